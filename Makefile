@@ -1,0 +1,36 @@
+# The whole setup on a fresh machine:
+#   make run    create .venv, install the right Paddle, fetch MNIST if missing, train the MNIST GAN
+#   make test   the same environment, then the test suite
+# Other Paddle builds: make test VENV=.venv-paddle2.6 PADDLE=paddlepaddle==2.6.2
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+# The CUDA build when nvidia-smi sees a GPU, else the CPU build.
+PADDLE ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo paddlepaddle-gpu || echo paddlepaddle)
+MNIST := data/mnist_data/train-images-idx3-ubyte
+
+.PHONY: install run test data clean-venv
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: setup.cfg pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --upgrade --quiet pip
+	$(PY) -m pip install --quiet -e ".[test]" "$(PADDLE)"
+	$(PY) -c "import paddle, numpy; print('paddle', paddle.__version__, 'numpy', numpy.__version__)"
+	touch $@
+
+data: $(MNIST)
+
+$(MNIST): | install
+	PYTHON=$(PY) sh data/get_mnist_data.sh
+
+run: install data
+	$(PY) -m paddle_gan.train -d mnist
+
+test: install
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+clean-venv:
+	rm -rf $(VENV)
