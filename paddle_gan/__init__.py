@@ -1,0 +1,26 @@
+"""paddle_gan: the Paddle GAN tutorials' trainer on today's Paddle static graph."""
+import os
+import warnings
+
+__version__ = "0.1.0"
+
+# Before Paddle is imported anywhere in the package: keep glog's INFO lines and three known, harmless warnings
+# out of the training log (PADDLE_NOTES.md, "Quiet logs").
+os.environ.setdefault("GLOG_minloglevel", "2")
+
+
+def _amd_processor():
+    try:
+        with open("/proc/cpuinfo") as f:
+            return "AuthenticAMD" in f.read(65536)
+    except OSError:  # not Linux: leave MKL alone
+        return False
+
+
+# Paddle's bundled MKL takes a slow code path on AMD processors unless told otherwise before it loads; on this
+# project's 2-core AMD EPYC the v0 MNIST DCGAN went from 4.2 to 1.3 s per iteration. A value the user set wins.
+if _amd_processor():
+    os.environ.setdefault("MKL_DEBUG_CPU_TYPE", "5")
+
+for _message in ("No ccache found", "Tensor do not have 'place' interface", "When training, we now always track"):
+    warnings.filterwarnings("ignore", message=f".*{_message}.*")

@@ -1,0 +1,136 @@
+"""Configuration: plain values read from `conf/{dataset}.toml`, overridden from the command line.
+
+Every key has a default here, so a config file names only what differs, and `-o key=value` can set any key.
+"""
+import json
+from pathlib import Path
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python < 3.11
+    import tomli as tomllib
+
+CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
+
+DATASETS = ("uniform", "mnist", "cifar")
+NETWORKS = ("v0_mlp", "v0_dcgan", "fluid_dcgan")
+SCHEDULES = ("strike", "alternate", "kstep")
+NOISES = ("normal", "uniform")
+
+DEFAULTS = {
+    "dataset": "mnist",
+    "network": "v0_dcgan",
+    "data_dir": "data/mnist_data",
+    "num_samples": 1_000_000,   # size of the uniform toy's data set (v0: 1,000,000 points)
+    "noise": "normal",
+    "noise_dim": 100,
+    "d_batch_norm": True,
+    "schedule": "strike",
+    "max_strike": 5,
+    "d_steps": 1,               # kstep: k discriminator steps ...
+    "g_steps": 1,               # ... then n generator steps
+    "batch_size": 128,
+    "lr": 2e-4,
+    "beta1": 0.5,
+    "num_passes": 100,
+    "iters_per_pass": 1000,
+    "log_every": 100,
+    "seed": 1,
+    "samples_dir": "mnist_samples",
+    "params_dir": "mnist_params",
+}
+
+
+class ConfigError(ValueError):
+    """A config value that cannot work; the message says which key and what to do."""
+
+
+def conf_path(dataset):
+    """The shipped config for a data set: conf/{dataset}.toml."""
+    return CONF_DIR / f"{dataset}.toml"
+
+
+def load_config(path, overrides=None):
+    """Read a TOML config, apply `overrides` (a dict of already-typed values), check it, and return a dict."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file {path} not found; pass --conf PATH or pick a data set with -d")
+    try:
+        with open(path, "rb") as f:
+            values = tomllib.load(f)
+    except tomllib.TOMLDecodeError as e:
+        raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+    config = dict(DEFAULTS)
+    for key, value in {**values, **(overrides or {})}.items():
+        if value is not None:
+            config[key] = _typed(key, value)
+    check(config)
+    return config
+
+
+def parse_override(text):
+    """Turn `key=value` from `-o` into (key, value) with the type of the key's default."""
+    key, sep, raw = text.partition("=")
+    key = key.strip()
+    if not sep or key not in DEFAULTS:
+        known = ", ".join(sorted(DEFAULTS))
+        raise ConfigError(f"-o {text!r}: expected key=value with a key among: {known}")
+    return key, _typed(key, raw.strip())
+
+
+def _typed(key, value):
+    if key not in DEFAULTS:
+        raise ConfigError(f"unknown config key {key!r}; known keys: {', '.join(sorted(DEFAULTS))}")
+    kind = type(DEFAULTS[key])
+    if isinstance(value, str) and kind is not str:
+        if kind is bool:
+            if value.lower() not in ("true", "false", "1", "0"):
+                raise ConfigError(f"{key}={value!r}: expected true or false")
+            return value.lower() in ("true", "1")
+        try:
+            return kind(float(value)) if kind is int and "e" in value.lower() else kind(value)
+        except ValueError:
+            raise ConfigError(f"{key}={value!r}: expected a {kind.__name__}") from None
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(f"{key}={value!r}: expected a {kind.__name__}")
+    return value
+
+
+def check(config):
+    """Refuse values that would fail later, or silently train nothing."""
+    for key, allowed in (("dataset", DATASETS), ("network", NETWORKS), ("schedule", SCHEDULES), ("noise", NOISES)):
+        if config[key] not in allowed:
+            raise ConfigError(f"{key}={config[key]!r} is not one of: {', '.join(allowed)}")
+    for key in ("noise_dim", "batch_size", "num_passes", "iters_per_pass", "log_every", "max_strike",
+                "d_steps", "g_steps", "num_samples"):
+        if config[key] < 1:
+            raise ConfigError(f"{key}={config[key]} must be a positive whole number")
+    if not config["lr"] > 0:
+        raise ConfigError(f"lr={config['lr']} must be positive")
+    if not 0 <= config["beta1"] < 1:
+        raise ConfigError(f"beta1={config['beta1']} must be in [0, 1)")
+    if (config["dataset"] == "uniform") != (config["network"] == "v0_mlp"):
+        raise ConfigError(f"network={config['network']} does not fit dataset={config['dataset']}: "
+                          "use v0_mlp for uniform and v0_dcgan or fluid_dcgan for images")
+    if config["network"] == "fluid_dcgan" and config["dataset"] != "mnist":
+        raise ConfigError("network=fluid_dcgan is built for 28x28 MNIST; use v0_dcgan for cifar")
+
+
+def sample_shape(config):
+    """Shape of one real (or generated) sample."""
+    return {"uniform": (2,), "mnist": (1, 28, 28), "cifar": (3, 32, 32)}[config["dataset"]]
+
+
+def save_config(config, path):
+    """Write the config next to a checkpoint, so the checkpoint can rebuild its generator."""
+    Path(path).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+
+
+def read_saved_config(path):
+    """Read a config written by save_config, checked like a fresh one."""
+    config = dict(DEFAULTS)
+    config.update({k: _typed(k, v) for k, v in json.loads(Path(path).read_text()).items()})
+    check(config)
+    return config
