@@ -1,0 +1,168 @@
+"""The generator and discriminator networks of the Paddle GAN tutorials.
+
+Every weight, bias and batch-norm statistic gets an explicit name under `G.` or `D.`: static programs share a
+parameter only through its name (PADDLE_NOTES.md), and the names are the checkpoint format. Layers are created
+afresh each time a network is built, because one layer object reused in two programs fails at run time.
+
+Three families:
+  v0_mlp       gan_conf.py, the 2-D uniform toy
+  v0_dcgan     gan_conf_image.py, MNIST 28x28x1 and CIFAR 32x32x3
+  fluid_dcgan  the fluid chapter / LearnPaddle2 MNIST nets, with their defects fixed
+"""
+import math
+
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+from paddle import ParamAttr
+from paddle.nn.initializer import Constant, Normal
+
+# gan_conf_image.py: weights N(0, 0.02), biases 0, batch-norm scale N(1, 0.02).
+DCGAN_W = Normal(0.0, 0.02)
+ZERO = Constant(0.0)
+BN_SCALE = Normal(1.0, 0.02)
+LEAKY_SLOPE = 0.02  # the fluid leaky_relu default; Paddle 2.x/3.x defaults to 0.01
+
+
+def _attr(name, initializer):
+    return ParamAttr(name=name, initializer=initializer)
+
+
+def fc(x, size, name, w_init=None, b_init=None):
+    """Fully connected layer with parameters `{name}.w` and `{name}.b` (None: Paddle's default initializer)."""
+    layer = nn.Linear(x.shape[-1], size, weight_attr=_attr(f"{name}.w", w_init), bias_attr=_attr(f"{name}.b", b_init))
+    return layer(x)
+
+
+def conv(x, channels, kernel, stride, padding, name, w_init=None, b_init=None):
+    layer = nn.Conv2D(x.shape[1], channels, kernel, stride, padding,
+                      weight_attr=_attr(f"{name}.w", w_init), bias_attr=_attr(f"{name}.b", b_init))
+    return layer(x)
+
+
+def deconv(x, channels, kernel, stride, padding, name, w_init=None, b_init=None, output_size=None):
+    layer = nn.Conv2DTranspose(x.shape[1], channels, kernel, stride, padding,
+                               weight_attr=_attr(f"{name}.w", w_init), bias_attr=_attr(f"{name}.b", b_init))
+    return layer(x, output_size=output_size)
+
+
+def batch_norm(x, name, training, scale_init=None, bias_init=None):
+    """Batch norm over features (2-D input) or channels (4-D input).
+
+    Parameters `{name}.w`, `{name}.b`; moving statistics `{name}_mean`, `{name}_variance` (Paddle derives those
+    two from the layer's name). In eval mode the layer reads the moving statistics and never writes them.
+    """
+    cls = nn.BatchNorm1D if len(x.shape) == 2 else nn.BatchNorm2D
+    layer = cls(x.shape[1], weight_attr=_attr(f"{name}.w", scale_init), bias_attr=_attr(f"{name}.b", bias_init),
+                name=name)
+    if not training:
+        layer.eval()
+    return layer(x)
+
+
+# ---- v0 uniform toy (gan_conf.py) ----------------------------------------------------------------------------
+
+def v0_mlp_generator(z, training):
+    """noise -> fc 10 ReLU -> fc 10 -> BN ReLU -> fc 2 (a point in the plane)."""
+    hidden = 10
+    w, b = _v0_default_init(z.shape[-1]), Constant(1.0)  # biases 1.0 "keep the ReLUs alive"
+    h = F.relu(fc(z, hidden, "G.gen_layer_hidden", w, b))
+    h = fc(h, hidden, "G.gen_hidden2", _v0_default_init(hidden), b)
+    h = F.relu(batch_norm(h, "G.gen_layer_hidden_bn", training, BN_SCALE, b))
+    return fc(h, 2, "G.gen_layer1", _v0_default_init(hidden), b)
+
+
+def v0_mlp_discriminator(x, training, use_batch_norm=True):
+    """point -> fc 10 ReLU -> fc 10 -> BN ReLU -> one logit (the v0 2-way softmax, as sigmoid + BCE)."""
+    hidden = 10
+    b = Constant(1.0)
+    h = F.relu(fc(x, hidden, "D.dis_hidden", _v0_default_init(x.shape[-1]), b))
+    h = fc(h, hidden, "D.dis_hidden2", _v0_default_init(hidden), b)
+    if use_batch_norm:
+        h = batch_norm(h, "D.dis_hidden_bn", training, BN_SCALE, b)
+    return fc(F.relu(h), 1, "D.dis_prob", _v0_default_init(hidden), b)
+
+
+def _v0_default_init(fan_in):
+    # Paddle v0's default ("smart") initialisation: N(0, 1/sqrt(fan_in)).
+    return Normal(0.0, 1.0 / math.sqrt(fan_in))
+
+
+# ---- v0 image DCGAN (gan_conf_image.py) ----------------------------------------------------------------------
+
+def _v0_dcgan_shapes(size):
+    # G's first feature map is 3x3 for 28x28 and 4x4 for 32x32; 3 -> 7 (and D's 7 -> 3) needs a 5x5 kernel.
+    return (3, 5) if size == 28 else (4, 4)
+
+
+def v0_dcgan_generator(z, training, channels, size):
+    """noise -> fc s*s*256 BN ReLU -> deconv 128 BN ReLU -> deconv 64 BN ReLU -> deconv C tanh."""
+    s, k = _v0_dcgan_shapes(size)
+    h = fc(z, s * s * 256, "G.gen_layer_h1", DCGAN_W, ZERO)
+    h = F.relu(batch_norm(h, "G.gen_layer_h1_bn", training, BN_SCALE, ZERO))
+    h = paddle.reshape(h, [-1, 256, s, s])
+    h = deconv(h, 128, k, 2, 1, "G.gen_layer_h2", DCGAN_W, ZERO)
+    h = F.relu(batch_norm(h, "G.gen_layer_h2_bn", training, BN_SCALE, ZERO))
+    h = deconv(h, 64, 4, 2, 1, "G.gen_layer_h3", DCGAN_W, ZERO)
+    h = F.relu(batch_norm(h, "G.gen_layer_h3_bn", training, BN_SCALE, ZERO))
+    return paddle.tanh(deconv(h, channels, 4, 2, 1, "G.gen_layer_h4", DCGAN_W, ZERO))
+
+
+def v0_dcgan_discriminator(x, training, use_batch_norm=True):
+    """image -> conv 64 ReLU -> conv 128 BN ReLU -> conv 256 BN ReLU -> fc 1 logit."""
+    _, k = _v0_dcgan_shapes(x.shape[-1])
+    h = F.relu(conv(x, 64, 4, 2, 1, "D.dis_h0", DCGAN_W, ZERO))
+    h = conv(h, 128, 4, 2, 1, "D.dis_h1", DCGAN_W, ZERO)
+    if use_batch_norm:
+        h = batch_norm(h, "D.dis_h1_bn", training, BN_SCALE, ZERO)
+    h = conv(F.relu(h), 256, k, 2, 1, "D.dis_h2", DCGAN_W, ZERO)
+    if use_batch_norm:
+        h = batch_norm(h, "D.dis_h2_bn", training, BN_SCALE, ZERO)
+    h = paddle.flatten(F.relu(h), 1)
+    return fc(h, 1, "D.dis_prob", DCGAN_W, ZERO)
+
+
+# ---- fluid chapter / LearnPaddle2 MNIST DCGAN ----------------------------------------------------------------
+# Paddle's default initializers are the fluid ones the chapter used. Defects fixed here: no sigmoid in front of
+# the logit loss, a ReLU after each of G's fc + BN layers, and the fluid leaky ReLU slope of 0.02.
+
+def fluid_dcgan_generator(z, training):
+    """noise -> fc 2048 BN ReLU -> fc 128*7*7 BN ReLU -> deconv 128 to 14x14 ReLU -> deconv 1 to 28x28 tanh."""
+    h = F.relu(batch_norm(fc(z, 2048, "G.fc1"), "G.fc1_bn", training))
+    h = F.relu(batch_norm(fc(h, 128 * 7 * 7, "G.fc2"), "G.fc2_bn", training))
+    h = paddle.reshape(h, [-1, 128, 7, 7])
+    h = F.relu(deconv(h, 128, 5, 2, 2, "G.deconv1", output_size=[14, 14]))
+    return paddle.tanh(deconv(h, 1, 5, 2, 2, "G.deconv2", output_size=[28, 28]))
+
+
+def fluid_dcgan_discriminator(x, training, use_batch_norm=True):
+    """image -> conv 64 pool lrelu -> conv 128 pool BN lrelu -> fc 1024 BN lrelu -> fc 1 logit."""
+    h = F.leaky_relu(F.max_pool2d(conv(x, 64, 5, 1, 0, "D.conv1"), 2), LEAKY_SLOPE)
+    h = F.max_pool2d(conv(h, 128, 5, 1, 0, "D.conv2"), 2)
+    if use_batch_norm:
+        h = batch_norm(h, "D.conv2_bn", training)
+    h = fc(paddle.flatten(F.leaky_relu(h, LEAKY_SLOPE), 1), 1024, "D.fc1")
+    if use_batch_norm:
+        h = batch_norm(h, "D.fc1_bn", training)
+    return fc(F.leaky_relu(h, LEAKY_SLOPE), 1, "D.fc2")
+
+
+def generator(config, z, training):
+    """Build the config's generator on noise `z`; returns samples ((N, 2) points or (N, C, H, W) images)."""
+    network = config["network"]
+    if network == "v0_mlp":
+        return v0_mlp_generator(z, training)
+    if network == "v0_dcgan":
+        channels, size = (1, 28) if config["dataset"] == "mnist" else (3, 32)
+        return v0_dcgan_generator(z, training, channels, size)
+    return fluid_dcgan_generator(z, training)
+
+
+def discriminator(config, x, training):
+    """Build the config's discriminator on samples `x`; returns one logit per sample, shape (N, 1)."""
+    network, use_bn = config["network"], config["d_batch_norm"]
+    if network == "v0_mlp":
+        return v0_mlp_discriminator(x, training, use_bn)
+    if network == "v0_dcgan":
+        return v0_dcgan_discriminator(x, training, use_bn)
+    return fluid_dcgan_discriminator(x, training, use_bn)

@@ -1,0 +1,106 @@
+"""The four static programs of the fluid chapter — d_real, d_fake, g, infer — on one shared startup program.
+
+  d_real   real batch -> D -> loss against 1; Adam over D's parameters
+  d_fake   noise -> G -> D -> loss against 0; Adam over D's parameters (G is not updated)
+  g        noise -> G -> D -> loss against 1; Adam over G's parameters (D is not updated)
+  infer    noise -> G, batch norm in eval mode
+  losses   forward only: the three losses on one real batch and one noise batch, for the strike schedule
+
+The programs share parameters by name only (see nets.py), all created through the one `startup` program.
+
+Two deliberate choices:
+- d_real and d_fake share D's Adam state. D is one network with one optimizer, as in the v0 demo's single
+  discriminator trainer; the two programs' optimizers are built under the same name prefix, so their moments and
+  step counters are the same variables. Separate states would give each kind of batch its own full-size,
+  separately normalised step.
+- infer normalises with the moving statistics (eval mode), as the v0 demo's testing machine and the fluid
+  chapter's `clone(for_test=True)` did: a sample then depends only on its own noise vector, so `generate` gives the
+  same image for a noise vector whatever batch it is drawn in. The moving statistics are updated by every program
+  that runs G in training mode (d_fake and g).
+"""
+from dataclasses import dataclass, field
+
+import paddle
+import paddle.nn.functional as F
+
+from . import nets
+from .config import sample_shape
+
+
+@dataclass
+class GanPrograms:
+    startup: paddle.static.Program
+    d_real: paddle.static.Program
+    d_fake: paddle.static.Program
+    g: paddle.static.Program
+    infer: paddle.static.Program
+    losses: paddle.static.Program
+    fetch: dict = field(default_factory=dict)  # program name -> values to fetch when it runs
+
+
+def get_params(program, prefix):
+    """The parameters of `program` whose names start with `prefix` ("G." or "D."): the fluid chapter's helper."""
+    return [p for p in program.global_block().all_parameters() if p.name.startswith(prefix)]
+
+
+def _adam(config, program, loss, prefix):
+    # Adam's moments and learning rate are named by the unique_name generator: a fresh guard per network prefix
+    # gives d_real and d_fake the same names (one shared state for D) and keeps G's apart from D's.
+    with paddle.utils.unique_name.guard(prefix + "opt."):
+        optimizer = paddle.optimizer.Adam(config["lr"], beta1=config["beta1"], parameters=get_params(program, prefix))
+        optimizer.minimize(loss)
+
+
+def _logit_loss(logit, label):
+    target = paddle.ones_like(logit) if label == 1 else paddle.zeros_like(logit)
+    return F.binary_cross_entropy_with_logits(logit, target)
+
+
+def build_programs(config):
+    """Build startup, d_real, d_fake, g, infer and losses for `config`; see the module docstring."""
+    startup = paddle.static.Program()
+    startup.random_seed = config["seed"]
+    real_shape = [None, *sample_shape(config)]
+    noise_shape = [None, config["noise_dim"]]
+    built, fetch = {}, {}
+
+    def program(name):
+        main = paddle.static.Program()
+        main.random_seed = config["seed"]
+        built[name] = main
+        return paddle.static.program_guard(main, startup)
+
+    with program("d_real"):
+        img = paddle.static.data("img", real_shape, "float32")
+        loss = _logit_loss(nets.discriminator(config, img, training=True), 1)
+        _adam(config, built["d_real"], loss, "D.")
+        fetch["d_real"] = [loss]
+
+    with program("d_fake"):
+        z = paddle.static.data("z", noise_shape, "float32")
+        loss = _logit_loss(nets.discriminator(config, nets.generator(config, z, training=True), training=True), 0)
+        _adam(config, built["d_fake"], loss, "D.")
+        fetch["d_fake"] = [loss]
+
+    with program("g"):
+        z = paddle.static.data("z", noise_shape, "float32")
+        loss = _logit_loss(nets.discriminator(config, nets.generator(config, z, training=True), training=True), 1)
+        _adam(config, built["g"], loss, "G.")
+        fetch["g"] = [loss]
+
+    with program("infer"):
+        z = paddle.static.data("z", noise_shape, "float32")
+        fetch["infer"] = [nets.generator(config, z, training=False)]
+
+    # The v0 strike rule compares losses from forward passes in test mode (v0's PASS_TEST) on the same batch.
+    with program("losses"):
+        img = paddle.static.data("img", real_shape, "float32")
+        z = paddle.static.data("z", noise_shape, "float32")
+        fake = nets.generator(config, z, training=False)
+        # One D on both halves: a network built twice in one program would declare its parameters twice. In eval
+        # mode batch norm uses the moving statistics, so the halves do not see each other.
+        logits = nets.discriminator(config, paddle.concat([img, fake]), training=False)
+        real_logit, fake_logit = paddle.chunk(logits, 2)  # fed with equal-sized real and noise batches
+        fetch["losses"] = [_logit_loss(real_logit, 1), _logit_loss(fake_logit, 0), _logit_loss(fake_logit, 1)]
+
+    return GanPrograms(startup=startup, fetch=fetch, **built)

@@ -1,0 +1,57 @@
+"""Shared test helpers: tiny configs and small data sets written by the tests themselves."""
+import gzip
+import pickle
+
+import numpy as np
+import paddle
+import pytest
+
+import paddle_gan  # noqa: F401  (quiet logs before Paddle loads)
+from paddle_gan.config import DEFAULTS, check, conf_path, load_config
+from paddle_gan.fetch import idx_bytes
+
+
+@pytest.fixture(autouse=True)
+def static_mode():
+    paddle.enable_static()
+    yield
+
+
+def tiny_config(dataset="uniform", **overrides):
+    """The shipped config for `dataset`, shrunk to run in seconds."""
+    config = load_config(conf_path(dataset))
+    config.update(batch_size=8, num_passes=1, iters_per_pass=3, log_every=1, num_samples=256, seed=7)
+    config.update(overrides)
+    check(config)
+    return config
+
+
+def write_mnist(folder, n=40, gz=False, seed=0):
+    """A small MNIST-like IDX pair: n random 28x28 images and labels. Returns the uint8 images."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    images = rng.integers(0, 256, (n, 28, 28), dtype=np.uint8)
+    labels = rng.integers(0, 10, n, dtype=np.uint8)
+    for name, array in (("train-images-idx3-ubyte", images), ("train-labels-idx1-ubyte", labels)):
+        data = idx_bytes(array)
+        if gz:
+            (folder / (name + ".gz")).write_bytes(gzip.compress(data))
+        else:
+            (folder / name).write_bytes(data)
+    return images
+
+
+def write_cifar(folder, per_batch=6, seed=0):
+    """Five small CIFAR-10 pickles (data_batch_1..5) in the original layout. Returns all their rows."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(1, 6):
+        data = rng.integers(0, 256, (per_batch, 3072), dtype=np.uint8)
+        with open(folder / f"data_batch_{i}", "wb") as f:
+            pickle.dump({"batch_label": f"batch {i}", "data": data, "labels": list(range(per_batch))}, f)
+        rows.append(data)
+    return np.concatenate(rows)
+
+
+__all__ = ["DEFAULTS", "tiny_config", "write_mnist", "write_cifar"]

@@ -1,0 +1,145 @@
+"""The four programs share parameters by name, and each optimizer moves only its own network."""
+import numpy as np
+import paddle
+import pytest
+from conftest import tiny_config
+
+from paddle_gan.programs import build_programs, get_params
+from paddle_gan.readers import noise_reader, uniform_data
+
+CONFIGS = {
+    "uniform": dict(dataset="uniform"),
+    "v0_dcgan_mnist": dict(dataset="mnist"),
+    "v0_dcgan_cifar": dict(dataset="cifar"),
+    "fluid_dcgan": dict(dataset="mnist", network="fluid_dcgan", d_batch_norm=True),
+}
+
+
+def names(program, prefix):
+    return sorted(p.name for p in get_params(program, prefix))
+
+
+def setup(config):
+    programs = build_programs(config)
+    scope = paddle.static.Scope()
+    exe = paddle.static.Executor(paddle.CPUPlace())
+    exe.run(programs.startup, scope=scope)
+    return programs, scope, exe
+
+
+def snapshot(scope, params):
+    return {p.name: np.array(scope.find_var(p.name).get_tensor()) for p in params}
+
+
+def restore(scope, values):
+    for name, value in values.items():
+        scope.find_var(name).get_tensor().set(value, paddle.CPUPlace())
+
+
+def is_statistic(name):
+    return name.endswith(("_mean", "_variance"))
+
+
+def feeds(config, seed=0):
+    shape = (config["batch_size"], 2) if config["dataset"] == "uniform" else \
+        (config["batch_size"], 1, 28, 28) if config["dataset"] == "mnist" else (config["batch_size"], 3, 32, 32)
+    rng = np.random.default_rng(seed)
+    img = uniform_data(config["batch_size"], seed) if len(shape) == 2 else rng.uniform(-1, 1, shape).astype("float32")
+    z = next(noise_reader("normal", config["batch_size"], config["noise_dim"], seed)())
+    return {"img": img}, {"z": z}
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_parameter_names_shared_across_programs(name):
+    programs = build_programs(tiny_config(**CONFIGS[name]))
+    d_names = names(programs.d_real, "D.")
+    assert d_names and d_names == names(programs.d_fake, "D.") == names(programs.g, "D.")
+    g_names = names(programs.d_fake, "G.")
+    assert g_names and g_names == names(programs.g, "G.") == names(programs.infer, "G.")
+    assert names(programs.infer, "D.") == []
+    assert names(programs.d_real, "G.") == []
+    every = [p.name for p in programs.g.global_block().all_parameters()]
+    assert all(n.startswith(("G.", "D.")) for n in every), "an unnamed parameter would silently not be shared"
+
+
+@pytest.mark.parametrize("name", CONFIGS)
+def test_each_optimizer_moves_only_its_own_network(name):
+    config = tiny_config(**CONFIGS[name])
+    programs, scope, exe = setup(config)
+    g_params, d_params = get_params(programs.g, "G."), get_params(programs.g, "D.")
+    real, noise = feeds(config)
+
+    for step, feed, trained, frozen in (("d_real", real, d_params, g_params), ("d_fake", noise, d_params, g_params),
+                                        ("g", noise, g_params, d_params)):
+        before_trained, before_frozen = snapshot(scope, trained), snapshot(scope, frozen)
+        exe.run(getattr(programs, step), feed=feed, fetch_list=programs.fetch[step], scope=scope)
+        after_trained, after_frozen = snapshot(scope, trained), snapshot(scope, frozen)
+        weights = [n for n in before_trained if not is_statistic(n)]
+        assert any(not np.array_equal(before_trained[n], after_trained[n]) for n in weights), f"{step} trained nothing"
+        for n in before_frozen:
+            if not is_statistic(n):  # batch-norm statistics move in any program that runs the layer in training mode
+                assert np.array_equal(before_frozen[n], after_frozen[n]), f"{step} changed {n}"
+
+
+def test_d_real_update_is_seen_by_d_fake():
+    config = tiny_config("mnist")
+    programs, scope, exe = setup(config)
+    real, noise = feeds(config)
+    start = snapshot(scope, get_params(programs.g, ""))
+
+    def d_fake_loss():
+        return float(exe.run(programs.d_fake, feed=noise, fetch_list=programs.fetch["d_fake"], scope=scope)[0])
+
+    untouched = d_fake_loss()
+    restore(scope, start)
+    assert d_fake_loss() == untouched  # the same start gives the same loss: the difference below is d_real's doing
+    restore(scope, start)
+    exe.run(programs.d_real, feed=real, fetch_list=programs.fetch["d_real"], scope=scope)
+    assert d_fake_loss() != untouched
+
+
+def test_d_real_and_d_fake_share_one_adam_state_apart_from_g():
+    programs = build_programs(tiny_config("mnist"))
+
+    def optimizer_state(program):
+        params = {p.name for p in program.global_block().all_parameters()}
+        return {v.name for v in program.list_vars() if v.persistable and v.name not in params}
+
+    d_real, d_fake, g = (optimizer_state(p) for p in (programs.d_real, programs.d_fake, programs.g))
+    assert d_real and d_real == d_fake
+    assert g and not g & d_real
+    assert all(n.startswith("D.opt.") for n in d_real) and all(n.startswith("G.opt.") for n in g)
+
+
+def test_infer_uses_moving_statistics():
+    config = tiny_config("mnist")
+    programs, scope, exe = setup(config)
+    _, noise = feeds(config)
+    whole = exe.run(programs.infer, feed=noise, fetch_list=programs.fetch["infer"], scope=scope)[0]
+    single = exe.run(programs.infer, feed={"z": noise["z"][:1]}, fetch_list=programs.fetch["infer"], scope=scope)[0]
+    np.testing.assert_allclose(single[0], whole[0], atol=1e-6)  # batch statistics would make these differ
+    assert whole.shape == (config["batch_size"], 1, 28, 28)
+    assert -1 <= whole.min() and whole.max() <= 1
+
+
+def test_losses_program_scores_the_real_batch_like_d_real():
+    config = tiny_config("uniform", d_batch_norm=False)  # without batch norm, D is the same in train and eval mode
+    programs, scope, exe = setup(config)
+    real, noise = feeds(config)
+    d_pos, d_neg, g_loss = exe.run(programs.losses, feed={**real, **noise}, fetch_list=programs.fetch["losses"],
+                                   scope=scope)
+    d_real_loss = exe.run(programs.d_real, feed=real, fetch_list=programs.fetch["d_real"], scope=scope)[0]
+    np.testing.assert_allclose(d_pos, d_real_loss, rtol=1e-6)
+    # against 0 the loss is mean softplus(l), against 1 mean softplus(-l): equal only if the logits average 0
+    assert np.isfinite(d_neg) and np.isfinite(g_loss) and not np.isclose(d_neg, g_loss)
+
+
+def test_same_seed_same_initial_parameters():
+    config = tiny_config("mnist")
+    first, second = setup(config), setup(config)
+    params = get_params(first[0].g, "")
+    a, b = snapshot(first[1], params), snapshot(second[1], params)
+    assert all(np.array_equal(a[n], b[n]) for n in a)
+    other = setup(tiny_config("mnist", seed=8))
+    c = snapshot(other[1], params)
+    assert not np.array_equal(a["G.gen_layer_h1.w"], c["G.gen_layer_h1.w"])
