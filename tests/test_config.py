@@ -1,0 +1,62 @@
+"""Configs: the shipped files load, overrides are typed, bad values are refused with the key named."""
+import pytest
+
+from paddle_gan.config import DATASETS, ConfigError, conf_path, load_config, parse_override
+
+
+@pytest.mark.parametrize("path", sorted(conf_path("mnist").parent.glob("*.toml")), ids=lambda p: p.name)
+def test_shipped_configs_load(path):
+    config = load_config(path)
+    assert config["dataset"] in DATASETS
+    assert config["samples_dir"] == f"{config['dataset']}_samples"
+    assert config["params_dir"] == f"{config['dataset']}_params"
+
+
+def test_tutorial_values():
+    uniform, mnist = load_config(conf_path("uniform")), load_config(conf_path("mnist"))
+    assert (uniform["noise_dim"], uniform["lr"], uniform["iters_per_pass"]) == (10, 1e-4, 10000)
+    assert (mnist["noise_dim"], mnist["lr"], mnist["beta1"], mnist["schedule"]) == (100, 2e-4, 0.5, "strike")
+
+
+def test_overrides_take_the_type_of_the_default():
+    assert parse_override("lr=1e-3") == ("lr", 1e-3)
+    assert parse_override("batch_size=64") == ("batch_size", 64)
+    assert parse_override("d_batch_norm=false") == ("d_batch_norm", False)
+    assert parse_override("schedule=kstep") == ("schedule", "kstep")
+    config = load_config(conf_path("mnist"), {"batch_size": 32, "network": "fluid_dcgan"})
+    assert config["batch_size"] == 32 and config["network"] == "fluid_dcgan"
+
+
+@pytest.mark.parametrize("text, message", [
+    ("nonsense", "key=value"),
+    ("no_such_key=1", "key=value"),
+    ("batch_size=many", "batch_size.*int"),
+    ("d_batch_norm=maybe", "true or false"),
+])
+def test_bad_overrides(text, message):
+    with pytest.raises(ConfigError, match=message):
+        parse_override(text)
+
+
+@pytest.mark.parametrize("overrides, message", [
+    ({"batch_size": 0}, "batch_size=0 must be a positive"),
+    ({"lr": -1.0}, "lr=-1.0 must be positive"),
+    ({"beta1": 1.0}, "beta1"),
+    ({"schedule": "random"}, "schedule='random' is not one of"),
+    ({"network": "v0_mlp"}, "does not fit dataset=mnist"),
+])
+def test_bad_values_are_refused(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        load_config(conf_path("mnist"), overrides)
+
+
+def test_config_file_errors(tmp_path):
+    with pytest.raises(ConfigError, match="not found"):
+        load_config(tmp_path / "missing.toml")
+    bad = tmp_path / "bad.toml"
+    bad.write_text("lr = = 1")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        load_config(bad)
+    bad.write_text('typo_key = 1\n')
+    with pytest.raises(ConfigError, match="unknown config key 'typo_key'"):
+        load_config(bad)
