@@ -19,7 +19,9 @@ from .device import DeviceError, make_place
 from .programs import build_programs
 from .schedules import make_schedule
 
-LOSS_COLUMNS = ("pass", "iteration", "d_pos_loss", "d_neg_loss", "d_loss", "g_loss", "trained")
+LOSS_NAMES = ("d_pos_loss", "d_neg_loss", "d_loss", "g_loss")  # the v0 demo's words
+LOSS_COLUMNS = ("pass", "iteration", *LOSS_NAMES, "trained")
+LOSS_OF_STEP = {"d_real": "d_pos_loss", "d_fake": "d_neg_loss", "g": "g_loss"}
 FIXED_NOISE_SEED_OFFSET = 1000  # the fixed sample noise has its own stream, apart from the training noise
 
 
@@ -71,39 +73,40 @@ def train(config, output_dir=".", place=None):
         return [float(v) for v in exe.run(getattr(programs, name), feed=feed, fetch_list=programs.fetch[name],
                                           scope=scope)]
 
-    log = open(samples_dir / "losses.csv", "w", newline="")
-    writer = csv.writer(log)
-    writer.writerow(LOSS_COLUMNS)
     history = {"iteration": [], "d_loss": [], "g_loss": []}
     started = time.perf_counter()
-    for pass_id in range(config["num_passes"]):
-        for batch_id in range(config["iters_per_pass"]):
-            img, z = next(real_batches), next(noise_batches)
-            loss = dict.fromkeys(("d_pos_loss", "d_neg_loss", "g_loss"), float("nan"))
-            if schedule.needs_losses:
-                loss["d_pos_loss"], loss["d_neg_loss"], loss["g_loss"] = run("losses", {"img": img, "z": z})
-            steps = schedule.steps((loss["d_pos_loss"] + loss["d_neg_loss"]) / 2, loss["g_loss"])
-            for step in steps:
-                fetched = run(step, {"img": img} if step == "d_real" else {"z": z})[0]
-                if not schedule.needs_losses:  # otherwise the log keeps the losses the schedule decided on
-                    loss[{"d_real": "d_pos_loss", "d_fake": "d_neg_loss", "g": "g_loss"}[step]] = fetched
-            loss["d_loss"] = (loss["d_pos_loss"] + loss["d_neg_loss"]) / 2
-            trained = "G" if steps == ("g",) else "D" if "g" not in steps else "DG"
-            iteration = pass_id * config["iters_per_pass"] + batch_id
-            writer.writerow([pass_id, batch_id, *(_fmt(loss[k]) for k in LOSS_COLUMNS[2:6]), trained])
-            history["iteration"].append(iteration)
-            history["d_loss"].append(loss["d_loss"])
-            history["g_loss"].append(loss["g_loss"])
-            if batch_id % config["log_every"] == 0:
-                seconds = (time.perf_counter() - started) / (iteration + 1)
-                print(f"Pass {pass_id}, Batch {batch_id}: " + ", ".join(f"{k} {loss[k]:.4f}" for k in LOSS_COLUMNS[2:6])
-                      + f", trained {trained} ({seconds:.3f} s/iter)", flush=True)
+    with open(samples_dir / "losses.csv", "w", newline="") as log:
+        writer = csv.writer(log)
+        writer.writerow(LOSS_COLUMNS)
+        for pass_id in range(config["num_passes"]):
+            for batch_id in range(config["iters_per_pass"]):
+                img, z = next(real_batches), next(noise_batches)
+                loss = dict.fromkeys(("d_pos_loss", "d_neg_loss", "g_loss"), float("nan"))
+                if schedule.needs_losses:  # strike: forward passes on this batch decide who trains
+                    loss["d_pos_loss"], loss["d_neg_loss"], loss["g_loss"] = run("losses", {"img": img, "z": z})
+                steps = schedule.steps((loss["d_pos_loss"] + loss["d_neg_loss"]) / 2, loss["g_loss"])
+                for step in steps:
+                    step_loss = run(step, {"img": img} if step == "d_real" else {"z": z})[0]
+                    if not schedule.needs_losses:  # strike logs the losses it decided on
+                        loss[LOSS_OF_STEP[step]] = step_loss
+                loss["d_loss"] = (loss["d_pos_loss"] + loss["d_neg_loss"]) / 2
+                trained = "".join(sorted({"D" if step.startswith("d_") else "G" for step in steps}))
 
-        log.flush()
-        write_samples(generate(exe, programs, scope, test_z), samples_dir / f"train_pass{pass_id}.png", pass_id)
-        plots.save_loss_curve(history["iteration"], history["d_loss"], history["g_loss"], samples_dir / "loss.png")
-        checkpoint.save(checkpoint.pass_dir(params_dir, pass_id), scope, programs, config)
-    log.close()
+                iteration = pass_id * config["iters_per_pass"] + batch_id
+                writer.writerow([pass_id, batch_id, *(_fmt(loss[k]) for k in LOSS_NAMES), trained])
+                history["iteration"].append(iteration)
+                history["d_loss"].append(loss["d_loss"])
+                history["g_loss"].append(loss["g_loss"])
+                if batch_id % config["log_every"] == 0:
+                    seconds = (time.perf_counter() - started) / (iteration + 1)
+                    print(f"Pass {pass_id}, Batch {batch_id}: " + ", ".join(f"{k} {loss[k]:.4f}" for k in LOSS_NAMES)
+                          + f", trained {trained} ({seconds:.3f} s/iter)", flush=True)
+
+            log.flush()
+            write_samples(generate(exe, programs, scope, test_z), samples_dir / f"train_pass{pass_id}.png", pass_id)
+            plots.save_loss_curve(history["iteration"], history["d_loss"], history["g_loss"],
+                                  samples_dir / "loss.png")
+            checkpoint.save(checkpoint.pass_dir(params_dir, pass_id), scope, programs, config)
     return exe, programs, scope
 
 
