@@ -1,0 +1,54 @@
+"""Does batch norm in D keep the uniform toy's G from finding the square? Trains the v0 toy with and without it,
+for several seeds, and prints the energy distance between 1,000 generated points and U[0,1)^2 after every pass.
+
+    python benchmarks/uniform_d_batch_norm.py [--seeds 1 2 3 7] [--passes 8] [--iters 500]
+
+A benchmark reports; it asserts nothing. Results: benchmarks/RESULTS.md.
+"""
+import argparse
+import json
+import sys
+import tempfile
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import numpy as np  # noqa: E402
+
+from paddle_gan import checkpoint  # noqa: E402
+from paddle_gan.config import conf_path, load_config  # noqa: E402
+from paddle_gan.generate import load_generator  # noqa: E402
+from paddle_gan.train import fixed_noise, generate, train  # noqa: E402
+
+
+def energy_distance(x, y):
+    def mean_dist(a, b):
+        return np.sqrt(((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)).mean()
+    return 2 * mean_dist(x, y) - mean_dist(x, x) - mean_dist(y, y)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 7])
+    parser.add_argument("--passes", type=int, default=8)
+    parser.add_argument("--iters", type=int, default=500)
+    args = parser.parse_args()
+    square = np.random.default_rng(0).random((1000, 2))
+    for d_batch_norm in (True, False):
+        for seed in args.seeds:
+            config = load_config(conf_path("uniform"), {
+                "seed": seed, "d_batch_norm": d_batch_norm, "num_passes": args.passes,
+                "iters_per_pass": args.iters, "num_samples": 100_000, "log_every": 10 ** 9})
+            with tempfile.TemporaryDirectory() as out:
+                train(config, out)
+                distances = []
+                for pass_id in range(args.passes):
+                    exe, programs, scope, _ = load_generator(checkpoint.pass_dir(Path(out) / "uniform_params", pass_id))
+                    distances.append(round(float(energy_distance(generate(exe, programs, scope, fixed_noise(config)),
+                                                                  square)), 3))
+            print(json.dumps({"d_batch_norm": d_batch_norm, "seed": seed, "iters_per_pass": args.iters,
+                              "energy_distance_per_pass": distances}), flush=True)
+
+
+if __name__ == "__main__":
+    main()
