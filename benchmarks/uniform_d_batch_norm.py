@@ -1,7 +1,9 @@
-"""Does batch norm in D keep the uniform toy's G from finding the square? Trains the v0 toy with and without it,
-for several seeds, and prints the energy distance between 1,000 generated points and U[0,1)^2 after every pass.
+"""Which settings let the uniform toy's G find the square? Trains the v0 toy (conf/uniform.toml) under each variant
+(a comma-separated list of config overrides) for several seeds, and prints the energy distance between 1,000
+generated points and U[0,1)^2 after every pass.
 
-    python benchmarks/uniform_d_batch_norm.py [--seeds 1 2 3 7] [--passes 8] [--iters 500]
+    python benchmarks/uniform_d_batch_norm.py [--seeds 1 2 3 7] [--passes 8] [--iters 500] \
+        [--variants d_batch_norm=true d_batch_norm=false,schedule=alternate]
 
 A benchmark reports; it asserts nothing. Results: benchmarks/RESULTS.md.
 """
@@ -16,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import numpy as np  # noqa: E402
 
 from paddle_gan import checkpoint  # noqa: E402
-from paddle_gan.config import conf_path, load_config  # noqa: E402
+from paddle_gan.config import conf_path, load_config, parse_override  # noqa: E402
 from paddle_gan.generate import load_generator  # noqa: E402
 from paddle_gan.train import fixed_noise, generate, train  # noqa: E402
 
@@ -32,13 +34,15 @@ def main():
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3, 7])
     parser.add_argument("--passes", type=int, default=8)
     parser.add_argument("--iters", type=int, default=500)
+    parser.add_argument("--variants", nargs="+", default=["d_batch_norm=true", "d_batch_norm=false"])
     args = parser.parse_args()
     square = np.random.default_rng(0).random((1000, 2))
-    for d_batch_norm in (True, False):
+    for variant in args.variants:
+        overrides = dict(parse_override(text) for text in variant.split(","))
         for seed in args.seeds:
             config = load_config(conf_path("uniform"), {
-                "seed": seed, "d_batch_norm": d_batch_norm, "num_passes": args.passes,
-                "iters_per_pass": args.iters, "num_samples": 100_000, "log_every": 10 ** 9})
+                **overrides, "seed": seed, "num_passes": args.passes, "iters_per_pass": args.iters,
+                "num_samples": 100_000, "log_every": 10 ** 9})
             with tempfile.TemporaryDirectory() as out:
                 train(config, out)
                 distances = []
@@ -46,7 +50,7 @@ def main():
                     exe, programs, scope, _ = load_generator(checkpoint.pass_dir(Path(out) / "uniform_params", pass_id))
                     distances.append(round(float(energy_distance(generate(exe, programs, scope, fixed_noise(config)),
                                                                   square)), 3))
-            print(json.dumps({"d_batch_norm": d_batch_norm, "seed": seed, "iters_per_pass": args.iters,
+            print(json.dumps({"variant": variant, "seed": seed, "iters_per_pass": args.iters,
                               "energy_distance_per_pass": distances}), flush=True)
 
 

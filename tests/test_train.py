@@ -32,8 +32,10 @@ def run_cli(*args, cwd):
 
 @pytest.mark.slow
 def test_uniform_run_moves_samples_toward_the_unit_square(tmp_path):
+    # Without batch norm in D the toy moves toward the square within 2,000 iterations for every seed measured
+    # (benchmarks/RESULTS.md); with it, some seeds first drift away, which would make this test about luck.
     config = tiny_config("uniform", batch_size=128, iters_per_pass=1000, num_passes=2, num_samples=100_000,
-                         log_every=1000)
+                         log_every=1000, d_batch_norm=False)
     programs = build_programs(config)
     scope, exe = paddle.static.Scope(), paddle.static.Executor(paddle.CPUPlace())
     exe.run(programs.startup, scope=scope)
