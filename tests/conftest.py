@@ -2,11 +2,11 @@
 import gzip
 import pickle
 
+import paddle_gan  # noqa: F401,I001  first: it sets Paddle's environment (logs, MKL path) before Paddle loads
+
 import numpy as np
 import paddle
 import pytest
-
-import paddle_gan  # noqa: F401  (quiet logs before Paddle loads)
 from paddle_gan.config import DEFAULTS, check, conf_path, load_config
 from paddle_gan.fetch import idx_bytes
 
