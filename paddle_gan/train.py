@@ -16,6 +16,7 @@ import paddle
 from . import checkpoint, plots, readers
 from .config import DATASETS, ConfigError, conf_path, load_config, parse_override
 from .device import DeviceError, make_place
+from .generate import load_generator
 from .programs import build_programs
 from .schedules import make_schedule
 
@@ -27,9 +28,13 @@ FIXED_NOISE_SEED_OFFSET = 1000  # the fixed sample noise has its own stream, apa
 
 def fixed_noise(config):
     """The noise behind every pass's sample picture: fixed, so pictures from pass to pass are comparable."""
-    n = 1000 if config["dataset"] == "uniform" else 64  # a scatter plot needs more points than an 8x8 grid
-    return next(readers.noise_reader(config["noise"], n, config["noise_dim"],
-                                     config["seed"] + FIXED_NOISE_SEED_OFFSET)())
+    return picture_noise(config, config["seed"] + FIXED_NOISE_SEED_OFFSET)
+
+
+def picture_noise(config, seed):
+    """Noise for one sample picture: 1,000 points for a scatter plot, 64 for an 8x8 grid."""
+    n = 1000 if config["dataset"] == "uniform" else 64
+    return next(readers.noise_reader(config["noise"], n, config["noise_dim"], seed)())
 
 
 def generate(exe, programs, scope, z):
@@ -116,11 +121,8 @@ def _fmt(value):
 
 def generate_only(model_dir, output_dir=".", place=None, seed=0):
     """The v0 book's `--model_dir` mode: write `generated_{d}_samples.png` from a saved generator."""
-    from .generate import load_generator  # the same loading code as `python -m paddle_gan.generate`
-
     exe, programs, scope, config = load_generator(model_dir, place)
-    z = next(readers.noise_reader(config["noise"], 1000 if config["dataset"] == "uniform" else 64,
-                                  config["noise_dim"], seed)())
+    z = picture_noise(config, seed)
     Path(output_dir).mkdir(parents=True, exist_ok=True)
     path = Path(output_dir) / f"generated_{config['dataset']}_samples.png"
     write_samples(generate(exe, programs, scope, z), path, pass_id="generated")
