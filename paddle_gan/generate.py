@@ -33,7 +33,7 @@ def load_generator(model_dir, place=None):
 
 def sample(exe, programs, scope, config, n, seed):
     """`n` samples from noise seeded with `seed`, drawn in batches of the config's batch size."""
-    noise = readers.noise_reader(config["noise"], config["batch_size"], config["noise_dim"], seed)()
+    noise = readers.NoiseBatches(config["noise"], config["batch_size"], config["noise_dim"], seed)
     chunks, drawn = [], 0
     while drawn < n:
         z = next(noise)[: n - drawn]

@@ -1,8 +1,9 @@
-"""Readers in the tutorials' sense: callables that return a generator of batches.
+"""Data and noise, as endless streams of float32 batches.
 
-A real-data reader yields one shuffled pass over its data set in float32 batches (the last partial batch is
-dropped, so every batch has `batch_size` rows); call it again for the next pass, shuffled anew. A noise reader
-yields noise batches without end. Every reader owns a seeded numpy Generator, so a run is reproducible.
+A real-data stream shuffles its data set afresh for every pass over it and drops the last partial batch, so every
+batch has `batch_size` rows. A noise stream draws without end. Each stream owns a seeded numpy Generator, so a run
+is reproducible, and can report where it is (`state()`) and be put back there (`restore()`), so a resumed run reads
+exactly the batches an uninterrupted run would have read.
 """
 import gzip
 import pickle
@@ -19,17 +20,40 @@ class DataError(RuntimeError):
     """Data missing or unreadable; the message names the file and how to fix it."""
 
 
-def batch_reader(data, batch_size, seed):
-    """Shuffled passes over `data` (first axis = samples) in batches of `batch_size`."""
-    if len(data) < batch_size:
-        raise DataError(f"the data set has {len(data)} samples, fewer than one batch of {batch_size}")
-    rng = np.random.default_rng(seed)
+class ShuffledBatches:
+    """Shuffled passes over `data` (first axis = samples) in batches of `batch_size`, one pass after another."""
 
-    def reader():
-        order = rng.permutation(len(data))
-        for start in range(0, len(data) - batch_size + 1, batch_size):
-            yield data[order[start:start + batch_size]]
-    return reader
+    def __init__(self, data, batch_size, seed):
+        if len(data) < batch_size:
+            raise DataError(f"the data set has {len(data)} samples, fewer than one batch of {batch_size}")
+        self.data, self.batch_size = data, batch_size
+        self.batches_per_pass = len(data) // batch_size
+        self.rng = np.random.default_rng(seed)
+        self._shuffle()
+
+    def _shuffle(self):
+        # The generator's state before the shuffle is enough to redo it: a checkpoint need not store the order.
+        self.rng_before_shuffle = self.rng.bit_generator.state
+        self.order = self.rng.permutation(len(self.data))
+        self.position = 0  # batches already read in this pass
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.position == self.batches_per_pass:
+            self._shuffle()
+        start = self.position * self.batch_size
+        self.position += 1
+        return self.data[self.order[start:start + self.batch_size]]
+
+    def state(self):
+        return {"rng": self.rng_before_shuffle, "position": self.position}
+
+    def restore(self, state):
+        self.rng.bit_generator.state = state["rng"]
+        self._shuffle()
+        self.position = state["position"]
 
 
 def uniform_data(num_samples, seed):
@@ -37,17 +61,26 @@ def uniform_data(num_samples, seed):
     return np.random.default_rng(seed).random((num_samples, 2), dtype=np.float32)
 
 
-def noise_reader(kind, batch_size, noise_dim, seed):
+class NoiseBatches:
     """Endless noise batches of shape (batch_size, noise_dim): `normal` N(0,1) or `uniform` U(-1,1)."""
-    rng = np.random.default_rng(seed)
 
-    def reader():
-        while True:
-            if kind == "normal":
-                yield rng.standard_normal((batch_size, noise_dim), dtype=np.float32)
-            else:
-                yield rng.uniform(-1.0, 1.0, (batch_size, noise_dim)).astype(np.float32)
-    return reader
+    def __init__(self, kind, batch_size, noise_dim, seed):
+        self.kind, self.shape = kind, (batch_size, noise_dim)
+        self.rng = np.random.default_rng(seed)
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        if self.kind == "normal":
+            return self.rng.standard_normal(self.shape, dtype=np.float32)
+        return self.rng.uniform(-1.0, 1.0, self.shape).astype(np.float32)
+
+    def state(self):
+        return {"rng": self.rng.bit_generator.state}
+
+    def restore(self, state):
+        self.rng.bit_generator.state = state["rng"]
 
 
 def scale_images(pixels):
@@ -115,8 +148,8 @@ def cifar_images(data_dir):
     return scale_images(np.concatenate(batches).reshape(-1, 3, 32, 32))
 
 
-def real_reader(config):
-    """The config's real-data reader (see batch_reader)."""
+def real_batches(config):
+    """The config's real data as a ShuffledBatches stream."""
     dataset, seed = config["dataset"], config["seed"]
     if dataset == "uniform":
         data = uniform_data(config["num_samples"], seed)
@@ -124,10 +157,5 @@ def real_reader(config):
         data = mnist_images(config["data_dir"])
     else:
         data = cifar_images(config["data_dir"])
-    return batch_reader(data, config["batch_size"], seed + 1)
+    return ShuffledBatches(data, config["batch_size"], seed + 1)
 
-
-def forever(reader):
-    """Chain a pass reader's passes into one endless stream of batches."""
-    while True:
-        yield from reader()

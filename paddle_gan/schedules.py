@@ -5,6 +5,8 @@ programs to run on them, in order.
              batch), never more than `max_strike` times in a row; ties go to G
   alternate  the fluid chapter: d_fake, d_real, g every iteration
   kstep      the textbook loop: k iterations training D, then n iterations training G (fresh data each step)
+
+A schedule's `state()` goes into every checkpoint, so a resumed run trains the same networks in the same order.
 """
 
 D_STEP = ("d_fake", "d_real")  # the v0 demo trained D on the fake batch, then the real one
@@ -33,6 +35,12 @@ class Strike:
         self.current = choice
         return D_STEP if choice == "D" else G_STEP
 
+    def state(self):
+        return {"current": self.current, "strike": self.strike}
+
+    def restore(self, state):
+        self.current, self.strike = state["current"], state["strike"]
+
 
 class Alternate:
     """The fluid chapter's loop: every iteration one D step on fake, one on real, one G step."""
@@ -40,6 +48,12 @@ class Alternate:
 
     def steps(self, d_loss=None, g_loss=None):
         return D_STEP + G_STEP
+
+    def state(self):
+        return {}
+
+    def restore(self, state):
+        pass
 
 
 class KStep:
@@ -54,6 +68,12 @@ class KStep:
         in_d_phase = self.position < self.d_steps
         self.position = (self.position + 1) % (self.d_steps + self.g_steps)
         return D_STEP if in_d_phase else G_STEP
+
+    def state(self):
+        return {"position": self.position}
+
+    def restore(self, state):
+        self.position = state["position"]
 
 
 def make_schedule(config):

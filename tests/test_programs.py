@@ -5,7 +5,7 @@ import pytest
 from conftest import tiny_config
 
 from paddle_gan.programs import build_programs, get_params
-from paddle_gan.readers import noise_reader, uniform_data
+from paddle_gan.readers import NoiseBatches, uniform_data
 
 CONFIGS = {
     "uniform": dict(dataset="uniform"),
@@ -45,7 +45,7 @@ def feeds(config, seed=0):
         (config["batch_size"], 1, 28, 28) if config["dataset"] == "mnist" else (config["batch_size"], 3, 32, 32)
     rng = np.random.default_rng(seed)
     img = uniform_data(config["batch_size"], seed) if len(shape) == 2 else rng.uniform(-1, 1, shape).astype("float32")
-    z = next(noise_reader("normal", config["batch_size"], config["noise_dim"], seed)())
+    z = next(NoiseBatches("normal", config["batch_size"], config["noise_dim"], seed))
     return {"img": img}, {"z": z}
 
 

@@ -62,38 +62,53 @@ def test_uniform_data_in_unit_square_and_seeded():
     np.testing.assert_array_equal(data, readers.uniform_data(10000, seed=3))
 
 
-def test_batch_reader_shuffles_each_pass_and_covers_the_data():
+def test_shuffled_batches_shuffle_each_pass_and_cover_the_data():
     data = np.arange(20, dtype=np.float32)
-    reader = readers.batch_reader(data, 6, seed=0)
-    first, second = list(reader()), list(reader())
+    batches = readers.ShuffledBatches(data, 6, seed=0)
+    first, second = [next(batches) for _ in range(3)], [next(batches) for _ in range(3)]
     assert [len(b) for b in first] == [6, 6, 6]  # the partial batch is dropped
     assert len(set(np.concatenate(first).tolist())) == 18
     assert not np.array_equal(np.concatenate(first), np.concatenate(second))
-    again = readers.batch_reader(data, 6, seed=0)
-    np.testing.assert_array_equal(np.concatenate(list(again())), np.concatenate(first))
+    again = readers.ShuffledBatches(data, 6, seed=0)
+    np.testing.assert_array_equal(np.concatenate([next(again) for _ in range(3)]), np.concatenate(first))
 
 
-def test_batch_reader_refuses_data_smaller_than_a_batch():
+def test_shuffled_batches_refuse_data_smaller_than_a_batch():
     with pytest.raises(readers.DataError, match="fewer than one batch"):
-        readers.batch_reader(np.zeros((3, 2)), 8, seed=0)
+        readers.ShuffledBatches(np.zeros((3, 2)), 8, seed=0)
+
+
+@pytest.mark.parametrize("stop_after", [0, 2, 3, 7])  # before any batch, mid-pass, at a pass boundary, later
+def test_restored_streams_continue_exactly(stop_after):
+    data = np.arange(20, dtype=np.float32)
+    streams = readers.ShuffledBatches(data, 6, seed=4), readers.NoiseBatches("normal", 5, 3, seed=4)
+    for _ in range(stop_after):
+        [next(s) for s in streams]
+    states = [s.state() for s in streams]
+    expected = [[next(s) for _ in range(8)] for s in streams]
+
+    fresh = readers.ShuffledBatches(data, 6, seed=99), readers.NoiseBatches("normal", 5, 3, seed=99)
+    for stream, state, want in zip(fresh, states, expected):
+        stream.restore(state)
+        np.testing.assert_array_equal(np.stack([next(stream) for _ in range(8)]), np.stack(want))
 
 
 @pytest.mark.parametrize("kind", ["normal", "uniform"])
 def test_noise_shape_distribution_and_seed(kind):
-    stream = readers.noise_reader(kind, 500, 10, seed=5)()
+    stream = readers.NoiseBatches(kind, 500, 10, seed=5)
     z = np.concatenate([next(stream) for _ in range(4)])
     assert z.shape == (2000, 10) and z.dtype == np.float32
     if kind == "normal":
         assert abs(z.mean()) < 0.03 and abs(z.std() - 1) < 0.03
     else:
         assert z.min() >= -1 and z.max() < 1 and abs(z.std() - 2 / np.sqrt(12)) < 0.02
-    np.testing.assert_array_equal(next(readers.noise_reader(kind, 500, 10, seed=5)()), z[:500])
-    assert not np.array_equal(next(readers.noise_reader(kind, 500, 10, seed=6)()), z[:500])
+    np.testing.assert_array_equal(next(readers.NoiseBatches(kind, 500, 10, seed=5)), z[:500])
+    assert not np.array_equal(next(readers.NoiseBatches(kind, 500, 10, seed=6)), z[:500])
 
 
-def test_real_reader_follows_the_config(tmp_path):
+def test_real_batches_follow_the_config(tmp_path):
     write_mnist(tmp_path, n=20)
-    batch = next(readers.real_reader(tiny_config("mnist", data_dir=str(tmp_path)))())
+    batch = next(readers.real_batches(tiny_config("mnist", data_dir=str(tmp_path))))
     assert batch.shape == (8, 1, 28, 28)
-    batch = next(readers.real_reader(tiny_config("uniform"))())
+    batch = next(readers.real_batches(tiny_config("uniform")))
     assert batch.shape == (8, 2)

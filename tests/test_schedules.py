@@ -42,3 +42,16 @@ def test_kstep_cycles_k_d_steps_then_n_g_steps():
     assert order == "DDGGGDDGGG"
     default = KStep()
     assert "".join("D" if default.steps() == D_STEP else "G" for _ in range(4)) == "DGDG"
+
+
+def test_restored_schedules_continue_where_they_stopped():
+    losses = [(1.0, 0.1)] * 12
+    for make in (lambda: Strike(3), lambda: KStep(2, 3), Alternate):
+        straight = trained(make(), losses)
+        first = make()
+        head = trained(first, losses[:2])
+        resumed = make()
+        resumed.restore(first.state())
+        assert head + trained(resumed, losses[2:]) == straight
+        if make is not Alternate:  # the stateful ones would go wrong without their state
+            assert head + trained(make(), losses[2:]) != straight
