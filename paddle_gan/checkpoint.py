@@ -1,31 +1,81 @@
-"""Checkpoints: `{d}_params/pass-NNNNN/` folders the v0 demo wrote, readable without paddle_gan.
+"""Checkpoints: the `{d}_params/pass-NNNNN/` folders the v0 demo wrote, readable without paddle_gan.
 
 A folder holds
   model.pdparams   every parameter of G and D by name, batch-norm statistics included
   optimizer.pdopt  both networks' Adam state (moments, step counters, learning rates)
-  config.json      the config it was trained with, so `generate` can rebuild the generator
+  meta.json        paddle_gan and Paddle versions, the time, the config, where training stood (pass, batch,
+                   iteration) and the state of the data streams and the schedule, so `--resume` continues exactly
 Both `.pd*` files are pickled {name: numpy array} dicts, the layout of Paddle's own files: `paddle.load` reads them.
+
+`pass-00004` is written at the end of pass 4; `pass-00004-batch-00350` when a run is stopped after 350 batches of
+pass 4. A folder is written under a hidden temporary name, synced to disk and then renamed, so a crash while
+saving leaves the previous checkpoint as it was and no folder that `--resume` would take for a checkpoint.
 """
+import json
 import os
 import pickle
+import re
 import shutil
+import time
 from pathlib import Path
 
 import numpy as np
+import paddle
 
-from .config import read_saved_config, save_config
+from . import __version__
+from .config import ConfigError, from_saved
 
 PARAMS_FILE = "model.pdparams"
 OPT_FILE = "optimizer.pdopt"
-CONFIG_FILE = "config.json"
+META_FILE = "meta.json"
+FOLDER_NAME = re.compile(r"pass-(\d{5,})(?:-batch-(\d{5,}))?")
+# Keys that decide the networks' shapes: a checkpoint cannot be loaded into a run that changes them.
+NETWORK_KEYS = ("dataset", "network", "noise_dim", "d_batch_norm")
 
 
 class CheckpointError(RuntimeError):
     """A checkpoint folder that cannot be used; the message names the folder and what is wrong."""
 
 
-def pass_dir(params_dir, pass_id):
-    return Path(params_dir) / f"pass-{pass_id:05d}"
+class NotFiniteError(CheckpointError):
+    """Parameters holding NaN or inf, which are never written over a good checkpoint."""
+
+
+def pass_dir(params_dir, pass_id, batch=None):
+    """`pass-NNNNN` for the end of a pass, `pass-NNNNN-batch-BBBBB` for a run stopped after `batch` batches."""
+    return Path(params_dir) / (f"pass-{pass_id:05d}" if batch is None else f"pass-{pass_id:05d}-batch-{batch:05d}")
+
+
+def list_checkpoints(params_dir):
+    """The complete checkpoint folders in `params_dir`, oldest first by (pass, batch)."""
+    found = []
+    for path in Path(params_dir).glob("pass-*"):
+        match = FOLDER_NAME.fullmatch(path.name)
+        if match and (path / META_FILE).is_file():
+            batch = float("inf") if match[2] is None else int(match[2])  # a pass's end comes after its batches
+            found.append(((int(match[1]), batch), path))
+    return [path for _, path in sorted(found)]
+
+
+def latest(params_dir):
+    """The newest checkpoint folder in `params_dir`, or None."""
+    folders = list_checkpoints(params_dir)
+    return folders[-1] if folders else None
+
+
+def remove_unfinished(params_dir):
+    """Delete the temporary folders a killed save left behind; returns their names."""
+    leftovers = [p for p in Path(params_dir).glob(".pass-*") if p.is_dir()]
+    for path in leftovers:
+        shutil.rmtree(path)
+    return [p.name for p in leftovers]
+
+
+def prune(params_dir, keep):
+    """Keep the newest `keep` checkpoints (0 keeps them all, as the tutorials did)."""
+    if keep > 0:
+        for path in list_checkpoints(params_dir)[:-keep]:
+            shutil.rmtree(path)
 
 
 def persistable_names(programs):
@@ -43,34 +93,88 @@ def _read(scope, names):
     return {name: np.array(scope.find_var(name).get_tensor()) for name in names}
 
 
-def save(path, scope, programs, config):
-    """Write a checkpoint folder at `path`; written beside it first and renamed, so `path` is never half-written."""
+def make_meta(config, pass_id, batch, iteration, train_state):
+    """What meta.json holds: `batch` batches of pass `pass_id` done, `iteration` iterations done in all."""
+    return {"paddle_gan": __version__, "paddle": paddle.__version__,
+            "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "pass": pass_id, "batch": batch,
+            "iteration": iteration, "config": config, "train_state": train_state}
+
+
+def _write_synced(path, data):
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def _sync_folder(path):
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def save(path, scope, programs, meta):
+    """Write checkpoint folder `path` atomically (see the module docstring). Refuses parameters that are not finite."""
     path = Path(path)
     params, opt_state = persistable_names(programs)
-    tmp = path.with_name(path.name + f".tmp-{os.getpid()}")
+    param_values = _read(scope, params)
+    broken = [name for name, value in param_values.items() if not np.all(np.isfinite(value))]
+    if broken:
+        raise NotFiniteError(f"not writing {path}: {broken[0]} holds NaN or inf")
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)
-    for name, values in ((PARAMS_FILE, _read(scope, params)), (OPT_FILE, _read(scope, opt_state))):
-        with open(tmp / name, "wb") as f:
-            pickle.dump(values, f, protocol=4)
-    save_config(config, tmp / CONFIG_FILE)
-    if path.exists():
-        shutil.rmtree(path)
-    os.replace(tmp, path)
+    try:
+        _write_synced(tmp / PARAMS_FILE, pickle.dumps(param_values, protocol=4))
+        _write_synced(tmp / OPT_FILE, pickle.dumps(_read(scope, opt_state), protocol=4))
+        _write_synced(tmp / META_FILE, (json.dumps(meta, indent=2, sort_keys=True) + "\n").encode())
+        _sync_folder(tmp)
+        if path.exists():  # a rename cannot replace a non-empty folder: move the old one aside first
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(tmp, path)
+        _sync_folder(path.parent)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def read_meta(path):
+    """meta.json of checkpoint folder `path`, its config checked like a fresh one."""
+    path = Path(path)
+    file = path / META_FILE
+    if not file.is_file():
+        raise CheckpointError(f"{path} is not a paddle_gan checkpoint folder (no {META_FILE}); point at a folder "
+                              "like mnist_params/pass-00009")
+    try:
+        meta = json.loads(file.read_text())
+        meta["config"] = from_saved(meta["config"])
+    except (ValueError, KeyError, TypeError, ConfigError) as e:
+        raise CheckpointError(f"{file} cannot be read ({e}); pick another checkpoint folder") from None
+    return meta
 
 
 def load_config(path):
     """The config a checkpoint folder was trained with."""
-    path = Path(path)
-    if not (path / CONFIG_FILE).is_file():
-        raise CheckpointError(f"{path} is not a paddle_gan checkpoint folder (no {CONFIG_FILE}); point --model_dir "
-                              "at a folder like mnist_params/pass-00009")
-    return read_saved_config(path / CONFIG_FILE)
+    return read_meta(path)["config"]
 
 
-def load_params(path, scope, place, prefix=""):
-    """Set the parameters whose names start with `prefix` from checkpoint `path` into `scope`."""
-    file = Path(path) / PARAMS_FILE
+def check_network(path, saved, config):
+    """Refuse to load checkpoint `path` (trained with config `saved`) into networks built from `config`."""
+    differ = [key for key in NETWORK_KEYS if saved[key] != config[key]]
+    if differ:
+        made = ", ".join(f"{k}={saved[k]}" for k in differ)
+        asked = ", ".join(f"{k}={config[k]}" for k in differ)
+        raise CheckpointError(f"{path} was made for another network ({made}), this run has {asked}; "
+                              "pick a checkpoint of this network or drop the changed settings")
+
+
+def _load(file, scope, place, prefix):
     try:
         with open(file, "rb") as f:
             values = pickle.load(f)
@@ -78,14 +182,25 @@ def load_params(path, scope, place, prefix=""):
         raise CheckpointError(f"{file} cannot be read ({e}); pick another checkpoint folder") from None
     wanted = {name: value for name, value in values.items() if name.startswith(prefix)}
     if not wanted:
-        raise CheckpointError(f"{file} holds no parameter starting with {prefix!r}")
+        raise CheckpointError(f"{file} holds no value starting with {prefix!r}")
     for name, value in wanted.items():
         var = scope.find_var(name)
         if var is None:
-            raise CheckpointError(f"{file} has parameter {name}, which this network does not; was the checkpoint "
-                                  "made with another network?")
+            raise CheckpointError(f"{file} has {name}, which this network does not; was the checkpoint made with "
+                                  "another network?")
         tensor = var.get_tensor()
         if tuple(tensor.shape()) != value.shape:
             raise CheckpointError(f"{file}: {name} has shape {value.shape}, the network expects "
                                   f"{tuple(tensor.shape())}")
         tensor.set(value, place)
+    return wanted
+
+
+def load_params(path, scope, place, prefix=""):
+    """Set the parameters whose names start with `prefix` from checkpoint `path` into `scope`."""
+    return _load(Path(path) / PARAMS_FILE, scope, place, prefix)
+
+
+def load_optimizer(path, scope, place):
+    """Set both networks' optimizer state from checkpoint `path` into `scope`; returns what was loaded."""
+    return _load(Path(path) / OPT_FILE, scope, place, "")

@@ -2,7 +2,6 @@
 
 Every key has a default here, so a config file names only what differs, and `-o key=value` can set any key.
 """
-import json
 from pathlib import Path
 
 try:
@@ -36,6 +35,7 @@ DEFAULTS = {
     "iters_per_pass": 1000,
     "log_every": 100,
     "seed": 1,
+    "keep_checkpoints": 0,      # keep the newest K checkpoint folders; 0 keeps them all, as the tutorials did
     "samples_dir": "mnist_samples",
     "params_dir": "mnist_params",
 }
@@ -60,12 +60,7 @@ def load_config(path, overrides=None):
             values = tomllib.load(f)
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
-    config = dict(DEFAULTS)
-    for key, value in {**values, **(overrides or {})}.items():
-        if value is not None:
-            config[key] = _typed(key, value)
-    check(config)
-    return config
+    return updated(DEFAULTS, {**values, **(overrides or {})})
 
 
 def parse_override(text):
@@ -107,6 +102,8 @@ def check(config):
                 "d_steps", "g_steps", "num_samples"):
         if config[key] < 1:
             raise ConfigError(f"{key}={config[key]} must be a positive whole number")
+    if config["keep_checkpoints"] < 0:
+        raise ConfigError(f"keep_checkpoints={config['keep_checkpoints']} must be 0 (keep all) or more")
     if not config["lr"] > 0:
         raise ConfigError(f"lr={config['lr']} must be positive")
     if not 0 <= config["beta1"] < 1:
@@ -123,14 +120,14 @@ def sample_shape(config):
     return {"uniform": (2,), "mnist": (1, 28, 28), "cifar": (3, 32, 32)}[config["dataset"]]
 
 
-def save_config(config, path):
-    """Write the config next to a checkpoint, so the checkpoint can rebuild its generator."""
-    Path(path).write_text(json.dumps(config, indent=2, sort_keys=True) + "\n")
+def from_saved(values):
+    """A config saved in a checkpoint's meta.json, checked like a fresh one."""
+    return updated(DEFAULTS, values)
 
 
-def read_saved_config(path):
-    """Read a config written by save_config, checked like a fresh one."""
-    config = dict(DEFAULTS)
-    config.update({k: _typed(k, v) for k, v in json.loads(Path(path).read_text()).items()})
+def updated(config, overrides):
+    """A copy of `config` with already-typed `overrides` applied (None means not given), checked."""
+    config = dict(config)
+    config.update({k: _typed(k, v) for k, v in overrides.items() if v is not None})
     check(config)
     return config

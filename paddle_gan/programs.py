@@ -36,6 +36,7 @@ class GanPrograms:
     infer: paddle.static.Program
     losses: paddle.static.Program
     fetch: dict = field(default_factory=dict)  # program name -> values to fetch when it runs
+    feed: dict = field(default_factory=dict)   # program name -> its input variables
 
 
 def get_params(program, prefix):
@@ -62,7 +63,7 @@ def build_programs(config):
     startup.random_seed = config["seed"]
     real_shape = [None, *sample_shape(config)]
     noise_shape = [None, config["noise_dim"]]
-    built, fetch = {}, {}
+    built, fetch, feed = {}, {}, {}
 
     def program(name):
         main = paddle.static.Program()
@@ -74,23 +75,23 @@ def build_programs(config):
         img = paddle.static.data("img", real_shape, "float32")
         loss = _logit_loss(nets.discriminator(config, img, training=True), 1)
         _adam(config, built["d_real"], loss, "D.")
-        fetch["d_real"] = [loss]
+        feed["d_real"], fetch["d_real"] = [img], [loss]
 
     with program("d_fake"):
         z = paddle.static.data("z", noise_shape, "float32")
         loss = _logit_loss(nets.discriminator(config, nets.generator(config, z, training=True), training=True), 0)
         _adam(config, built["d_fake"], loss, "D.")
-        fetch["d_fake"] = [loss]
+        feed["d_fake"], fetch["d_fake"] = [z], [loss]
 
     with program("g"):
         z = paddle.static.data("z", noise_shape, "float32")
         loss = _logit_loss(nets.discriminator(config, nets.generator(config, z, training=True), training=True), 1)
         _adam(config, built["g"], loss, "G.")
-        fetch["g"] = [loss]
+        feed["g"], fetch["g"] = [z], [loss]
 
     with program("infer"):
         z = paddle.static.data("z", noise_shape, "float32")
-        fetch["infer"] = [nets.generator(config, z, training=False)]
+        feed["infer"], fetch["infer"] = [z], [nets.generator(config, z, training=False)]
 
     # The v0 strike rule compares losses from forward passes in test mode (v0's PASS_TEST) on the same batch.
     with program("losses"):
@@ -101,6 +102,7 @@ def build_programs(config):
         # mode batch norm uses the moving statistics, so the halves do not see each other.
         logits = nets.discriminator(config, paddle.concat([img, fake]), training=False)
         real_logit, fake_logit = paddle.chunk(logits, 2)  # fed with equal-sized real and noise batches
+        feed["losses"] = [img, z]
         fetch["losses"] = [_logit_loss(real_logit, 1), _logit_loss(fake_logit, 0), _logit_loss(fake_logit, 1)]
 
-    return GanPrograms(startup=startup, fetch=fetch, **built)
+    return GanPrograms(startup=startup, fetch=fetch, feed=feed, **built)

@@ -3,10 +3,19 @@
 The loop of the tutorials: each iteration reads a real batch and a noise batch, asks the schedule which programs
 to run (d_fake, d_real, g), and runs them with the Executor. After each pass it draws samples from a fixed noise
 batch, writes the loss log, and saves a checkpoint.
+
+Nothing is lost: `--resume` continues from a checkpoint exactly as if the run had never stopped; Ctrl-C or SIGTERM
+finish the iteration, write a checkpoint and exit (130, 143); a loss that is NaN or inf stops the run (exit 3)
+before it can overwrite a good checkpoint.
 """
 import argparse
+import contextlib
 import csv
+import os
+import signal
 import sys
+import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -14,7 +23,7 @@ import numpy as np
 import paddle
 
 from . import checkpoint, plots, readers
-from .config import DATASETS, ConfigError, conf_path, load_config, parse_override
+from .config import DATASETS, ConfigError, conf_path, load_config, parse_override, updated
 from .device import DeviceError, make_place
 from .generate import load_generator
 from .programs import build_programs
@@ -34,7 +43,7 @@ def fixed_noise(config):
 def picture_noise(config, seed):
     """Noise for one sample picture: 1,000 points for a scatter plot, 64 for an 8x8 grid."""
     n = 1000 if config["dataset"] == "uniform" else 64
-    return next(readers.noise_reader(config["noise"], n, config["noise_dim"], seed)())
+    return next(readers.NoiseBatches(config["noise"], n, config["noise_dim"], seed))
 
 
 def generate(exe, programs, scope, z):
@@ -53,18 +62,89 @@ def write_samples(samples, path, pass_id):
         plots.save_image_grid(samples, path)
 
 
-def train(config, output_dir=".", place=None):
-    """Train per `config`, writing samples, losses and checkpoints under `output_dir`. Returns (exe, programs, scope)."""
+class OutputError(RuntimeError):
+    """The output folders cannot be written, or hold an earlier run that a fresh start would overwrite."""
+
+
+class Diverged(RuntimeError):
+    """A loss came back NaN or inf: training cannot go on from here."""
+
+
+class Interrupted(Exception):
+    """Ctrl-C or SIGTERM stopped the run after a checkpoint was written."""
+
+    def __init__(self, signum, message):
+        super().__init__(message)
+        self.signum = signum
+
+
+def prepare_output(config, output_dir, resuming):
+    """Check before any work that the output folders can be written and that a fresh run overwrites nothing."""
+    folders = Path(output_dir) / config["samples_dir"], Path(output_dir) / config["params_dir"]
+    for folder in folders:
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            tempfile.TemporaryFile(dir=folder).close()
+        except OSError as e:
+            raise OutputError(f"cannot write to {folder} ({e.strerror}); choose a writable --output_dir") from None
+    params_dir = folders[1]
+    for name in checkpoint.remove_unfinished(params_dir):
+        print(f"removed {params_dir / name}, a checkpoint whose writing was cut off", flush=True)
+    newest = checkpoint.latest(params_dir)
+    if newest and not resuming:
+        raise OutputError(f"{params_dir} holds checkpoints of an earlier run (newest {newest.name}); continue it "
+                          f"with --resume, or move {params_dir} away to start afresh")
+    return folders
+
+
+@contextlib.contextmanager
+def stop_after_this_iteration():
+    """While training, Ctrl-C and SIGTERM ask the loop to stop after the iteration it is in (a second Ctrl-C stops at
+    once). Yields the list of signals received."""
+    received = []
+
+    def note(signum, frame):
+        if received:
+            raise KeyboardInterrupt
+        received.append(signum)  # no printing here: the handler may interrupt a print in progress
+
+    if threading.current_thread() is not threading.main_thread():  # only the main thread may set handlers
+        yield received
+        return
+    previous = {s: signal.signal(s, note) for s in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+
+
+def restart_loss_log(path, rows_kept):
+    """The loss log of a resumed run: its first `rows_kept` rows, rewritten so later rows of the lost run go."""
+    rows = []
+    if path.is_file():
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))[1:rows_kept + 1]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        csv.writer(f).writerows([LOSS_COLUMNS, *rows])
+    os.replace(tmp, path)
+    return {"iteration": list(range(len(rows))),
+            "d_loss": [float(r[4] or "nan") for r in rows], "g_loss": [float(r[5] or "nan") for r in rows]}
+
+
+def train(config, output_dir=".", place=None, resume=None):
+    """Train per `config`, writing samples, losses and checkpoints under `output_dir`; `resume`: a checkpoint
+    folder to continue from. Returns (exe, programs, scope)."""
     paddle.enable_static()
     place = place if place is not None else make_place()
-    output_dir = Path(output_dir)
-    samples_dir, params_dir = output_dir / config["samples_dir"], output_dir / config["params_dir"]
-    samples_dir.mkdir(parents=True, exist_ok=True)
-    params_dir.mkdir(parents=True, exist_ok=True)
+    samples_dir, params_dir = prepare_output(config, output_dir, resume is not None)
+    meta = checkpoint.read_meta(resume) if resume is not None else None
+    if meta:
+        checkpoint.check_network(resume, meta["config"], config)
 
-    real_batches = readers.forever(readers.real_reader(config))  # reads the data first: a missing file fails now
-    noise_batches = readers.noise_reader(config["noise"], config["batch_size"], config["noise_dim"],
-                                         config["seed"] + 2)()
+    real_batches = readers.real_batches(config)  # reads the data first: a missing file fails now
+    noise_batches = readers.NoiseBatches(config["noise"], config["batch_size"], config["noise_dim"], config["seed"] + 2)
     test_z = fixed_noise(config)
 
     paddle.seed(config["seed"])
@@ -73,54 +153,121 @@ def train(config, output_dir=".", place=None):
     exe = paddle.static.Executor(place)
     exe.run(programs.startup, scope=scope)
     schedule = make_schedule(config)
+    ipp = config["iters_per_pass"]
 
-    def run(name, feed):
-        return [float(v) for v in exe.run(getattr(programs, name), feed=feed, fetch_list=programs.fetch[name],
-                                          scope=scope)]
-
+    iteration, start_pass, start_batch = 0, 0, 0
+    log_path = samples_dir / "losses.csv"
     history = {"iteration": [], "d_loss": [], "g_loss": []}
-    started = time.perf_counter()
-    with open(samples_dir / "losses.csv", "w", newline="") as log:
+    if meta:
+        iteration, start_pass, start_batch = resume_from(resume, meta, config, scope, place,
+                                                         (real_batches, noise_batches, schedule))
+        history = restart_loss_log(log_path, iteration)
+    else:
+        restart_loss_log(log_path, 0)
+    last_checkpoint = resume
+
+    def run(name, feed, pass_id, batch_id):
+        values = [float(v) for v in exe.run(getattr(programs, name), feed=feed, fetch_list=programs.fetch[name],
+                                            scope=scope)]
+        if not all(np.isfinite(values)):
+            raise Diverged(f"{name} returned loss {values} at pass {pass_id}, batch {batch_id}: training diverged; "
+                           f"the last good checkpoint is {last_checkpoint or 'none yet'}; try a lower --lr")
+        return values
+
+    def save(pass_id, batches_done):
+        log.flush()
+        os.fsync(log.fileno())
+        path = checkpoint.pass_dir(params_dir, pass_id, None if batches_done == ipp else batches_done)
+        state = {"real_batches": real_batches.state(), "noise_batches": noise_batches.state(),
+                 "schedule": schedule.state()}
+        try:
+            checkpoint.save(path, scope, programs, checkpoint.make_meta(config, pass_id, batches_done, iteration, state))
+        except checkpoint.NotFiniteError as e:  # finite losses do not prove finite weights (NaN data, for one)
+            raise Diverged(f"{e}: training diverged; the last good checkpoint is {last_checkpoint or 'none yet'}; "
+                           "check the data, or try a lower --lr") from None
+        checkpoint.prune(params_dir, config["keep_checkpoints"])
+        return path
+
+    started, started_at = time.perf_counter(), iteration
+    with open(log_path, "a", newline="") as log, stop_after_this_iteration() as signals:
         writer = csv.writer(log)
-        writer.writerow(LOSS_COLUMNS)
-        for pass_id in range(config["num_passes"]):
-            for batch_id in range(config["iters_per_pass"]):
+        for pass_id in range(start_pass, config["num_passes"]):
+            for batch_id in range(start_batch if pass_id == start_pass else 0, ipp):
                 img, z = next(real_batches), next(noise_batches)
                 loss = dict.fromkeys(("d_pos_loss", "d_neg_loss", "g_loss"), float("nan"))
                 if schedule.needs_losses:  # strike: forward passes on this batch decide who trains
-                    loss["d_pos_loss"], loss["d_neg_loss"], loss["g_loss"] = run("losses", {"img": img, "z": z})
+                    loss["d_pos_loss"], loss["d_neg_loss"], loss["g_loss"] = run("losses", {"img": img, "z": z},
+                                                                                 pass_id, batch_id)
                 steps = schedule.steps((loss["d_pos_loss"] + loss["d_neg_loss"]) / 2, loss["g_loss"])
                 for step in steps:
-                    step_loss = run(step, {"img": img} if step == "d_real" else {"z": z})[0]
+                    step_loss = run(step, {"img": img} if step == "d_real" else {"z": z}, pass_id, batch_id)[0]
                     if not schedule.needs_losses:  # strike logs the losses it decided on
                         loss[LOSS_OF_STEP[step]] = step_loss
                 loss["d_loss"] = (loss["d_pos_loss"] + loss["d_neg_loss"]) / 2
                 trained = "".join(sorted({"D" if step.startswith("d_") else "G" for step in steps}))
 
-                iteration = pass_id * config["iters_per_pass"] + batch_id
                 writer.writerow([pass_id, batch_id, *(_fmt(loss[k]) for k in LOSS_NAMES), trained])
                 history["iteration"].append(iteration)
                 history["d_loss"].append(loss["d_loss"])
                 history["g_loss"].append(loss["g_loss"])
+                iteration += 1
                 if batch_id % config["log_every"] == 0:
-                    seconds = (time.perf_counter() - started) / (iteration + 1)
+                    seconds = (time.perf_counter() - started) / (iteration - started_at)
                     print(f"Pass {pass_id}, Batch {batch_id}: " + ", ".join(f"{k} {loss[k]:.4f}" for k in LOSS_NAMES)
                           + f", trained {trained} ({seconds:.3f} s/iter)", flush=True)
+                if signals and batch_id + 1 < ipp:  # at a pass's end the pass checkpoint below does it
+                    print(f"{signal.Signals(signals[0]).name}: writing a checkpoint (Ctrl-C again to stop at once)",
+                          flush=True)
+                    last_checkpoint = save(pass_id, batch_id + 1)
+                    raise Interrupted(signals[0], f"stopped after pass {pass_id}, batch {batch_id}; checkpoint "
+                                      f"{last_checkpoint}; continue with: {resume_command(config, output_dir)}")
 
-            log.flush()
             write_samples(generate(exe, programs, scope, test_z), samples_dir / f"train_pass{pass_id}.png", pass_id)
             plots.save_loss_curve(history["iteration"], history["d_loss"], history["g_loss"],
                                   samples_dir / "loss.png")
-            checkpoint.save(checkpoint.pass_dir(params_dir, pass_id), scope, programs, config)
+            last_checkpoint = save(pass_id, ipp)
+            if signals:
+                raise Interrupted(signals[0], f"stopped after pass {pass_id}; checkpoint {last_checkpoint}; "
+                                  f"continue with: {resume_command(config, output_dir)}")
     return exe, programs, scope
+
+
+def resume_from(path, meta, config, scope, place, streams):
+    """Load checkpoint `path` into `scope` and `streams` (real batches, noise batches, schedule); apply a changed
+    learning rate. Returns (iterations done, pass to start, batch to start)."""
+    checkpoint.load_params(path, scope, place)
+    for name, value in checkpoint.load_optimizer(path, scope, place).items():
+        # Adam's learning rate is part of its saved state: set the one asked for now, or a new --lr is lost.
+        if "learning_rate" in name:
+            scope.find_var(name).get_tensor().set(np.full_like(value, config["lr"]), place)
+    state = meta["train_state"]
+    for stream, key in zip(streams, ("real_batches", "noise_batches", "schedule")):
+        stream.restore(state[key])
+    pass_id, batch = meta["pass"], meta["batch"]
+    if batch == meta["config"]["iters_per_pass"]:  # the checkpoint closed its pass
+        pass_id, batch = pass_id + 1, 0
+    changed = [f"{k} {meta['config'][k]!r} -> {v!r}" for k, v in config.items() if meta["config"][k] != v]
+    print(f"resuming from {path} at pass {pass_id}, batch {batch} (iteration {meta['iteration']})"
+          + (f"; changed: {', '.join(changed)}" if changed else ""), flush=True)
+    if pass_id >= config["num_passes"]:
+        print(f"the checkpoint has all {config['num_passes']} passes; raise --num_passes to train on", flush=True)
+    return meta["iteration"], pass_id, batch
+
+
+def resume_command(config, output_dir):
+    where = "" if Path(output_dir) == Path(".") else f" --output_dir {output_dir}"
+    return f"python -m paddle_gan.train -d {config['dataset']}{where} --resume"
 
 
 def _fmt(value):
     return "" if np.isnan(value) else f"{value:.6f}"
 
 
-def generate_only(model_dir, output_dir=".", place=None, seed=0):
+def generate_only(model_dir, dataset, output_dir=".", place=None, seed=0):
     """The v0 book's `--model_dir` mode: write `generated_{d}_samples.png` from a saved generator."""
+    saved = checkpoint.load_config(model_dir)["dataset"]
+    if saved != dataset:
+        raise checkpoint.CheckpointError(f"{model_dir} is a checkpoint for dataset={saved}, but -d {dataset} was given")
     exe, programs, scope, config = load_generator(model_dir, place)
     z = picture_noise(config, seed)
     Path(output_dir).mkdir(parents=True, exist_ok=True)
@@ -143,20 +290,37 @@ def parse_args(argv=None):
     parser.add_argument("--output_dir", default=".", help="where {d}_samples/ and {d}_params/ go (default: .)")
     parser.add_argument("-o", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="set any config key, e.g. -o d_batch_norm=false (repeatable)")
+    parser.add_argument("--resume", nargs="?", const="latest", metavar="DIR",
+                        help="continue from the newest checkpoint in {d}_params/, or from checkpoint folder DIR; "
+                             "the checkpoint's config, with the command line's changes on top")
+    parser.add_argument("--keep_checkpoints", type=int, metavar="K", help="keep only the newest K checkpoints")
     parser.add_argument("--model_dir", help="generate only: write generated_{d}_samples.png from this checkpoint")
     return parser.parse_args(argv)
 
 
 def config_from_args(args):
-    """The config file for args.dataset (or --conf) with the command line's values on top."""
+    """(config, checkpoint to resume or None): the config file for args.dataset (or --conf), or with --resume the
+    checkpoint's config, with the command line's values on top."""
     overrides = dict(parse_override(text) for text in args.overrides)
-    for key in ("num_passes", "iters_per_pass", "batch_size", "lr", "beta1", "noise_dim", "seed", "schedule"):
+    for key in ("num_passes", "iters_per_pass", "batch_size", "lr", "beta1", "noise_dim", "seed", "schedule",
+                "keep_checkpoints"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     config = load_config(args.conf or conf_path(args.dataset), overrides)
+    resume = None
+    if args.resume == "latest":
+        params_dir = Path(args.output_dir) / config["params_dir"]
+        resume = checkpoint.latest(params_dir)
+        if resume is None:
+            raise checkpoint.CheckpointError(f"--resume: no checkpoint in {params_dir}; start without --resume")
+    elif args.resume:
+        resume = Path(args.resume)
+    if resume:
+        config = updated(checkpoint.load_config(resume), overrides)
     if config["dataset"] != args.dataset:
-        raise ConfigError(f"{args.conf} is a config for dataset={config['dataset']}, but -d {args.dataset} was given")
-    return config
+        source = f"{resume} is a checkpoint" if resume else f"{args.conf} is a config"
+        raise ConfigError(f"{source} for dataset={config['dataset']}, but -d {args.dataset} was given")
+    return config, resume
 
 
 def main(argv=None):
@@ -164,12 +328,19 @@ def main(argv=None):
     try:
         place = make_place(None if args.use_gpu is None else bool(args.use_gpu), args.gpu_id)
         if args.model_dir:
-            print(f"wrote {generate_only(args.model_dir, args.output_dir, place)}")
+            print(f"wrote {generate_only(args.model_dir, args.dataset, args.output_dir, place)}")
             return 0
-        train(config_from_args(args), args.output_dir, place)
-    except (ConfigError, DeviceError, readers.DataError, checkpoint.CheckpointError) as e:
+        config, resume = config_from_args(args)
+        train(config, args.output_dir, place, resume)
+    except (ConfigError, DeviceError, OutputError, readers.DataError, checkpoint.CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except Diverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
+    except Interrupted as e:
+        print(e, file=sys.stderr)
+        return 128 + e.signum  # the shell's convention: 130 after Ctrl-C, 143 after SIGTERM
     return 0
 
 

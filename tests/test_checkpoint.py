@@ -17,6 +17,11 @@ def started(config):
     return programs, scope, exe
 
 
+def meta(config, pass_id=0, batch=None):
+    batch = config["iters_per_pass"] if batch is None else batch
+    return checkpoint.make_meta(config, pass_id, batch, pass_id * config["iters_per_pass"] + batch, {})
+
+
 def values(scope, names):
     return {n: np.array(scope.find_var(n).get_tensor()) for n in names}
 
@@ -26,7 +31,7 @@ def test_save_then_load_restores_every_parameter_bit_for_bit(tmp_path):
     programs, scope, exe = started(config)
     z = np.random.default_rng(0).standard_normal((8, 100)).astype("float32")
     exe.run(programs.g, feed={"z": z}, fetch_list=programs.fetch["g"], scope=scope)  # move away from the init
-    checkpoint.save(tmp_path / "pass-00000", scope, programs, config)
+    checkpoint.save(tmp_path / "pass-00000", scope, programs, meta(config))
     params, opt_state = checkpoint.persistable_names(programs)
     assert any(n.endswith("_mean") for n in params) and any("moment1" in n for n in opt_state)
 
@@ -43,7 +48,7 @@ def test_save_then_load_restores_every_parameter_bit_for_bit(tmp_path):
 def test_loading_another_networks_checkpoint_is_refused(tmp_path):
     config = tiny_config("uniform")
     programs, scope, _ = started(config)
-    checkpoint.save(tmp_path / "ckpt", scope, programs, config)
+    checkpoint.save(tmp_path / "ckpt", scope, programs, meta(config))
     _, mnist_scope, _ = started(tiny_config("mnist"))
     with pytest.raises(checkpoint.CheckpointError, match="another network"):
         checkpoint.load_params(tmp_path / "ckpt", mnist_scope, paddle.CPUPlace())
@@ -55,7 +60,7 @@ def test_save_replaces_an_existing_folder_and_leaves_no_temporary(tmp_path):
     target = tmp_path / "pass-00000"
     target.mkdir()
     (target / "stale").write_text("old")
-    checkpoint.save(target, scope, programs, config)
+    checkpoint.save(target, scope, programs, meta(config))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["pass-00000"]
     assert not (target / "stale").exists()
 
@@ -63,7 +68,79 @@ def test_save_replaces_an_existing_folder_and_leaves_no_temporary(tmp_path):
 def test_corrupt_params_file_is_named(tmp_path):
     config = tiny_config("uniform")
     programs, scope, _ = started(config)
-    checkpoint.save(tmp_path / "c", scope, programs, config)
+    checkpoint.save(tmp_path / "c", scope, programs, meta(config))
     (tmp_path / "c" / checkpoint.PARAMS_FILE).write_bytes(b"garbage")
     with pytest.raises(checkpoint.CheckpointError, match="model.pdparams cannot be read"):
         checkpoint.load_params(tmp_path / "c", scope, paddle.CPUPlace())
+
+
+def test_a_save_cut_off_half_way_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
+    config = tiny_config("uniform")
+    programs, scope, exe = started(config)
+    checkpoint.save(checkpoint.pass_dir(tmp_path, 0), scope, programs, meta(config, 0))
+    before = (tmp_path / "pass-00000" / checkpoint.PARAMS_FILE).read_bytes()
+    z = np.random.default_rng(0).standard_normal((8, 10)).astype("float32")
+    exe.run(programs.g, feed={"z": z}, fetch_list=programs.fetch["g"], scope=scope)
+
+    def power_cut(path, data):  # the process dies once the parameters are on disk, before the rest
+        if path.name != checkpoint.PARAMS_FILE:
+            raise KeyboardInterrupt
+        real_write(path, data)
+    real_write = checkpoint._write_synced
+    monkeypatch.setattr(checkpoint, "_write_synced", power_cut)
+    for target in (checkpoint.pass_dir(tmp_path, 0), checkpoint.pass_dir(tmp_path, 1)):
+        with pytest.raises(KeyboardInterrupt):
+            checkpoint.save(target, scope, programs, meta(config, 1))
+    assert (tmp_path / "pass-00000" / checkpoint.PARAMS_FILE).read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pass-00000"]
+
+    # A process killed outright leaves its temporary folder; it is never taken for a checkpoint.
+    (tmp_path / ".pass-00001.tmp-999").mkdir()
+    (tmp_path / ".pass-00001.tmp-999" / checkpoint.META_FILE).write_text("{}")
+    assert checkpoint.latest(tmp_path) == tmp_path / "pass-00000"
+    assert checkpoint.remove_unfinished(tmp_path) == [".pass-00001.tmp-999"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pass-00000"]
+
+
+def test_checkpoints_are_ordered_by_pass_then_batch_and_pruned_oldest_first(tmp_path):
+    config = tiny_config("uniform")
+    programs, scope, _ = started(config)
+    for pass_id, batch in ((0, None), (1, 2), (1, None), (10, None), (2, 1)):
+        checkpoint.save(checkpoint.pass_dir(tmp_path, pass_id, batch), scope, programs, meta(config, pass_id))
+    (tmp_path / "pass-00011").mkdir()  # no meta.json: not a checkpoint
+    names = [p.name for p in checkpoint.list_checkpoints(tmp_path)]
+    assert names == ["pass-00000", "pass-00001-batch-00002", "pass-00001", "pass-00002-batch-00001", "pass-00010"]
+    checkpoint.prune(tmp_path, 2)
+    assert [p.name for p in checkpoint.list_checkpoints(tmp_path)] == ["pass-00002-batch-00001", "pass-00010"]
+    checkpoint.prune(tmp_path, 0)
+    assert len(checkpoint.list_checkpoints(tmp_path)) == 2
+
+
+def test_parameters_that_are_not_finite_are_never_saved(tmp_path):
+    config = tiny_config("uniform")
+    programs, scope, _ = started(config)
+    name = checkpoint.persistable_names(programs)[0][0]
+    tensor = scope.find_var(name).get_tensor()
+    broken = np.array(tensor)
+    broken.flat[0] = np.nan
+    tensor.set(broken, paddle.CPUPlace())
+    with pytest.raises(checkpoint.NotFiniteError, match=f"{name} holds NaN or inf"):
+        checkpoint.save(tmp_path / "pass-00000", scope, programs, meta(config))
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_meta_records_versions_position_and_config(tmp_path):
+    config = tiny_config("mnist")
+    programs, scope, _ = started(config)
+    checkpoint.save(tmp_path / "pass-00003-batch-00002", scope, programs, meta(config, 3, 2))
+    saved = checkpoint.read_meta(tmp_path / "pass-00003-batch-00002")
+    assert saved["paddle"] == paddle.__version__ and saved["paddle_gan"]
+    assert (saved["pass"], saved["batch"], saved["iteration"]) == (3, 2, 3 * config["iters_per_pass"] + 2)
+    assert saved["config"] == config and saved["time"]
+
+
+def test_a_checkpoint_for_another_network_is_refused_by_name(tmp_path):
+    config = tiny_config("mnist")
+    with pytest.raises(checkpoint.CheckpointError, match="made for another network .noise_dim=100.*noise_dim=64"):
+        checkpoint.check_network(tmp_path, config, dict(config, noise_dim=64))
+    checkpoint.check_network(tmp_path, config, dict(config, lr=1.0))  # not a network setting

@@ -62,7 +62,7 @@ def test_image_run_writes_grid_params_and_losses(tmp_path):
     assert (samples / "loss.png").is_file()
     for pass_id in (0, 1):
         folder = tmp_path / "out" / "mnist_params" / f"pass-{pass_id:05d}"
-        assert {p.name for p in folder.iterdir()} == {"model.pdparams", "optimizer.pdopt", "config.json"}
+        assert {p.name for p in folder.iterdir()} == {"model.pdparams", "optimizer.pdopt", "meta.json"}
     rows = list(csv.DictReader(open(samples / "losses.csv")))
     assert list(rows[0]) == ["pass", "iteration", "d_pos_loss", "d_neg_loss", "d_loss", "g_loss", "trained"]
     assert len(rows) == 8 and {r["trained"] for r in rows} == {"DG"}
@@ -101,6 +101,9 @@ def test_cli_trains_and_generate_only_mode(tmp_path):
     result = run_cli("-d", "mnist", "--model_dir", "mnist_params/pass-00000", "--output_dir", "gen", cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert imread(tmp_path / "gen" / "generated_mnist_samples.png").shape[:2] == (242, 242)
+    result = run_cli("-d", "cifar", "--model_dir", "mnist_params/pass-00000", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "mnist_params/pass-00000 is a checkpoint for dataset=mnist, but -d cifar was given" in result.stderr
 
 
 @pytest.mark.parametrize("args, message", [

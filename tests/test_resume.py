@@ -1,0 +1,153 @@
+"""Nothing lost: a stopped run resumes bit for bit, Ctrl-C writes a checkpoint, NaN stops the run, bad output
+folders are refused before any work."""
+import pickle
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import tiny_config, write_mnist
+
+from paddle_gan import checkpoint, readers
+from paddle_gan.config import updated
+from paddle_gan.train import Diverged, OutputError, train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def params_of(folder):
+    with open(folder / checkpoint.PARAMS_FILE, "rb") as f:
+        params = pickle.load(f)
+    with open(folder / checkpoint.OPT_FILE, "rb") as f:
+        return params, pickle.load(f)
+
+
+def assert_same_run(straight, resumed, samples_dir, params_dir, last):
+    assert (straight / samples_dir / "losses.csv").read_text() == (resumed / samples_dir / "losses.csv").read_text()
+    for a, b in zip(params_of(straight / params_dir / last), params_of(resumed / params_dir / last)):
+        assert a.keys() == b.keys()
+        assert all(np.array_equal(a[name], b[name]) for name in a)
+
+
+CASES = {
+    "uniform strike": dict(dataset="uniform", iters_per_pass=7, batch_size=16),
+    "mnist alternate": dict(dataset="mnist", iters_per_pass=3, schedule="alternate"),
+    "mnist kstep": dict(dataset="mnist", iters_per_pass=3, schedule="kstep", d_steps=2, g_steps=1),
+}
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_resumed_run_equals_the_uninterrupted_run(tmp_path, case):
+    overrides = dict(CASES[case])
+    dataset = overrides.pop("dataset")
+    if dataset == "mnist":
+        write_mnist(tmp_path / "data", n=20)  # 2 batches of 8: the data passes do not line up with training passes
+        overrides["data_dir"] = str(tmp_path / "data")
+    config = tiny_config(dataset, num_passes=3, **overrides)
+    samples_dir, params_dir = config["samples_dir"], config["params_dir"]
+
+    train(config, tmp_path / "straight")
+    train(dict(config, num_passes=1), tmp_path / "resumed")
+    first = checkpoint.read_meta(tmp_path / "resumed" / params_dir / "pass-00000")
+    train(updated(first["config"], {"num_passes": 3}), tmp_path / "resumed",
+          resume=tmp_path / "resumed" / params_dir / "pass-00000")
+    assert_same_run(tmp_path / "straight", tmp_path / "resumed", samples_dir, params_dir, "pass-00002")
+    assert (tmp_path / "resumed" / samples_dir / "train_pass2.png").is_file()
+
+
+def test_a_changed_learning_rate_is_applied_on_resume(tmp_path, capsys):
+    config = tiny_config("uniform", num_passes=1)
+    train(config, tmp_path)
+    last = tmp_path / "uniform_params" / "pass-00000"
+    train(updated(config, {"num_passes": 2, "lr": 0.5}), tmp_path, resume=last)
+    assert "lr 0.0001 -> 0.5" in capsys.readouterr().out
+    _, opt = params_of(tmp_path / "uniform_params" / "pass-00001")
+    rates = {name: value for name, value in opt.items() if "learning_rate" in name}
+    assert len(rates) == 2 and all(np.allclose(v, 0.5) for v in rates.values())
+
+
+def test_a_fresh_run_does_not_overwrite_an_earlier_one(tmp_path):
+    config = tiny_config("uniform")
+    train(config, tmp_path)
+    with pytest.raises(OutputError, match="holds checkpoints of an earlier run .newest pass-00000.*--resume"):
+        train(config, tmp_path)
+
+
+def test_resume_refuses_a_checkpoint_of_another_network(tmp_path):
+    config = tiny_config("uniform")
+    train(config, tmp_path)
+    with pytest.raises(checkpoint.CheckpointError, match="another network .noise_dim=10.*noise_dim=4"):
+        train(dict(config, noise_dim=4, num_passes=2), tmp_path, resume=tmp_path / "uniform_params" / "pass-00000")
+
+
+def test_an_unwritable_output_folder_is_refused_before_training(tmp_path):
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(OutputError, match="cannot write to .*a_file/uniform_samples.*--output_dir"):
+        train(tiny_config("uniform"), tmp_path / "a_file")
+
+
+@pytest.mark.parametrize("poison, message", [
+    # An absurd learning rate: the losses themselves overflow.
+    ({"lr": 1e30}, r"returned loss \[(nan|inf)\] at pass 1, batch \d.*the last good checkpoint is .*pass-00000"),
+    # NaN images: here D's losses stay finite while its weights turn NaN, which the checkpoint check catches.
+    ("nan data", r"not writing .*pass-00001: D\.\S+ holds NaN or inf: training diverged; the last good checkpoint "
+                 r"is .*pass-00000"),
+])
+def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypatch, poison, message):
+    write_mnist(tmp_path / "data", n=16)
+    config = tiny_config("mnist", data_dir=str(tmp_path / "data"), num_passes=1, schedule="alternate")
+    train(config, tmp_path)
+    good = tmp_path / "mnist_params" / "pass-00000"
+    saved = good.joinpath(checkpoint.PARAMS_FILE).read_bytes()
+    if poison == "nan data":
+        real_images = readers.mnist_images
+        monkeypatch.setattr(readers, "mnist_images", lambda data_dir: real_images(data_dir) * np.float32("nan"))
+        poison = {}
+    with pytest.raises(Diverged, match=message):
+        train(updated(config, {"num_passes": 2, **poison}), tmp_path, resume=good)
+    assert good.joinpath(checkpoint.PARAMS_FILE).read_bytes() == saved
+    assert [p.name for p in checkpoint.list_checkpoints(tmp_path / "mnist_params")] == ["pass-00000"]
+
+
+def cli(*args, cwd):
+    return subprocess.Popen([sys.executable, "-m", "paddle_gan.train", *args], cwd=cwd, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_mid_pass_checkpoints_and_the_resume_completes_the_same_run(tmp_path, signum, code):
+    args = ("-d", "uniform", "--num_passes", "2", "--iters_per_pass", "3000", "--batch_size", "16",
+            "-o", "log_every=100", "-o", "num_samples=1000")
+    straight = cli(*args, "--output_dir", "straight", cwd=tmp_path)
+    stopped = cli(*args, "--output_dir", "stopped", cwd=tmp_path)
+    for line in stopped.stdout:  # wait until it is well into the first pass
+        if line.startswith("Pass 0, Batch 300"):
+            break
+    stopped.send_signal(signum)
+    out, err = stopped.communicate(timeout=120)
+    assert stopped.returncode == code, err
+    assert "continue with: python -m paddle_gan.train -d uniform --output_dir stopped --resume" in err
+    [partial] = checkpoint.list_checkpoints(tmp_path / "stopped" / "uniform_params")
+    assert partial.name.startswith("pass-00000-batch-")
+
+    resumed = cli(*args, "--output_dir", "stopped", "--resume", cwd=tmp_path)
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    assert f"resuming from stopped/uniform_params/{partial.name}" in out
+    assert straight.wait(timeout=300) == 0
+    assert_same_run(tmp_path / "straight", tmp_path / "stopped", "uniform_samples", "uniform_params", "pass-00001")
+
+
+def test_resume_without_a_checkpoint_says_so(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "paddle_gan.train", "-d", "uniform", "--resume"], cwd=tmp_path,
+                            capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == "error: --resume: no checkpoint in uniform_params; start without --resume"
+
+
+def test_keep_checkpoints_keeps_the_newest(tmp_path):
+    train(tiny_config("uniform", num_passes=4, keep_checkpoints=2), tmp_path)
+    assert [p.name for p in checkpoint.list_checkpoints(tmp_path / "uniform_params")] == ["pass-00002", "pass-00003"]
