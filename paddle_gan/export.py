@@ -1,0 +1,73 @@
+"""Export a checkpoint's generator for Paddle Inference:
+`python -m paddle_gan.export --model_dir mnist_params/pass-00009 --out mnist_generator`.
+
+Writes `generator.json` (Paddle 3; `generator.pdmodel` on Paddle 2.6) with `generator.pdiparams`: the infer
+program, batch norm in eval mode, input `z` of shape (N, noise_dim), output images in [-1, 1] (or 2-D points for
+uniform). `meta.json` beside them says which noise to feed. Load them with `paddle.inference.Config(model_file,
+params_file)` and `paddle.inference.create_predictor`, as `predictor()` below does.
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import paddle
+
+from . import checkpoint
+from .config import ConfigError, sample_shape
+from .device import DeviceError, make_place
+from .generate import load_generator
+
+MODEL_NAME = "generator"
+
+
+def export(model_dir, out_dir, place=None):
+    """Save the generator of checkpoint `model_dir` as an inference model in `out_dir`; returns the model file."""
+    exe, programs, scope, config = load_generator(model_dir, place)
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    with paddle.static.scope_guard(scope):  # save_inference_model reads the parameters from the current scope
+        paddle.static.save_inference_model(str(out_dir / MODEL_NAME), programs.feed["infer"],
+                                           programs.fetch["infer"], exe, program=programs.infer)
+    meta = {"checkpoint": str(model_dir), "paddle": paddle.__version__, "config": config,
+            "input": {"name": "z", "shape": [-1, config["noise_dim"]], "noise": config["noise"]},
+            "output": {"shape": [-1, *sample_shape(config)],
+                       "range": "2-D points" if config["dataset"] == "uniform" else "[-1, 1]"}}
+    (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
+    return model_file(out_dir)
+
+
+def model_file(out_dir):
+    """The program file of an exported model: .json under PIR (Paddle 3), .pdmodel under the legacy IR."""
+    for suffix in (".json", ".pdmodel"):
+        path = Path(out_dir) / (MODEL_NAME + suffix)
+        if path.is_file():
+            return path
+    raise checkpoint.CheckpointError(f"{out_dir} holds no exported generator; run python -m paddle_gan.export")
+
+
+def predictor(out_dir):
+    """A Paddle Inference predictor for an exported generator (CPU)."""
+    from paddle import inference
+    program = model_file(out_dir)
+    config = inference.Config(str(program), str(program.with_suffix(".pdiparams")))
+    config.disable_gpu()
+    return inference.create_predictor(config)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(prog="python -m paddle_gan.export", description=__doc__.splitlines()[0])
+    parser.add_argument("--model_dir", required=True, help="a checkpoint folder, e.g. mnist_params/pass-00009")
+    parser.add_argument("--out", required=True, help="folder to write the inference model to")
+    args = parser.parse_args(argv)
+    try:
+        path = export(args.model_dir, args.out, make_place(False))
+    except (ConfigError, DeviceError, checkpoint.CheckpointError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(f"wrote {path} and {path.with_suffix('.pdiparams')}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,54 @@
+"""Export: Paddle Inference runs the exported generator and draws what `generate` draws."""
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import tiny_config, write_mnist
+
+from paddle_gan import export, readers
+from paddle_gan.generate import load_generator, sample
+from paddle_gan.train import train
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_predictor(out_dir, z):
+    predictor = export.predictor(out_dir)
+    handle = predictor.get_input_handle(predictor.get_input_names()[0])
+    handle.reshape(z.shape)
+    handle.copy_from_cpu(z)
+    predictor.run()
+    return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "uniform"])
+def test_exported_generator_matches_generate(tmp_path, dataset):
+    if dataset == "mnist":
+        write_mnist(tmp_path / "data", n=16)
+    config = tiny_config(dataset, data_dir=str(tmp_path / "data"), num_passes=1)
+    train(config, tmp_path)
+    model_dir = tmp_path / config["params_dir"] / "pass-00000"
+    result = subprocess.run([sys.executable, "-m", "paddle_gan.export", "--model_dir", str(model_dir),
+                             "--out", str(tmp_path / "exported")], capture_output=True, text=True,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+
+    # sample() draws its noise in batches of batch_size from NoiseBatches: the same noise as `z` here
+    z = next(readers.NoiseBatches(config["noise"], config["batch_size"], config["noise_dim"], seed=3))
+    expected = sample(*load_generator(model_dir), config["batch_size"], seed=3)
+    np.testing.assert_allclose(run_predictor(tmp_path / "exported", z), expected, rtol=1e-5, atol=1e-6)
+    assert run_predictor(tmp_path / "exported", np.concatenate([z, z, z[:3]])).shape[0] == 19  # any batch size
+    meta = json.loads((tmp_path / "exported" / "meta.json").read_text())
+    assert meta["input"]["shape"] == [-1, config["noise_dim"]] and meta["config"]["dataset"] == dataset
+
+
+def test_export_of_a_folder_that_is_no_checkpoint_fails_clearly(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "paddle_gan.export", "--model_dir", str(tmp_path),
+                             "--out", str(tmp_path / "x")], capture_output=True, text=True,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2
+    assert "is not a paddle_gan checkpoint folder (no meta.json)" in result.stderr
+    assert "Traceback" not in result.stderr
