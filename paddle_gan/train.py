@@ -219,7 +219,7 @@ def train(config, output_dir=".", place=None, resume=None):
                     print(f"{signal.Signals(signals[0]).name}: writing a checkpoint (Ctrl-C again to stop at once)",
                           flush=True)
                     last_checkpoint = save(pass_id, batch_id + 1)
-                    raise Interrupted(signals[0], f"stopped after pass {pass_id}, batch {batch_id}; checkpoint "
+                    raise Interrupted(signals[0], f"stopped in pass {pass_id} after {batch_id + 1} batches; checkpoint "
                                       f"{last_checkpoint}; continue with: {resume_command(config, output_dir)}")
 
             write_samples(generate(exe, programs, scope, test_z), samples_dir / f"train_pass{pass_id}.png", pass_id)
