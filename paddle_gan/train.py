@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from . import checkpoint, plots, readers
+from . import checkpoint, fetch, plots, readers
 from .config import DATASETS, ConfigError, conf_path, load_config, parse_override
 from .device import DeviceError, make_place
 from .generate import load_generator
@@ -144,6 +144,7 @@ def parse_args(argv=None):
     parser.add_argument("-o", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="set any config key, e.g. -o d_batch_norm=false (repeatable)")
     parser.add_argument("--model_dir", help="generate only: write generated_{d}_samples.png from this checkpoint")
+    parser.add_argument("--no_download", action="store_true", help="fail instead of fetching a missing data set")
     return parser.parse_args(argv)
 
 
@@ -166,7 +167,10 @@ def main(argv=None):
         if args.model_dir:
             print(f"wrote {generate_only(args.model_dir, args.output_dir, place)}")
             return 0
-        train(config_from_args(args), args.output_dir, place)
+        config = config_from_args(args)
+        if not args.no_download:
+            fetch.fetch_missing(config)  # what data/get_{d}_data.sh does, when the reader's files are absent
+        train(config, args.output_dir, place)
     except (ConfigError, DeviceError, readers.DataError, checkpoint.CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
