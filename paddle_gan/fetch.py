@@ -186,16 +186,21 @@ def provides(ds, archive_name):
 
 def _download(url, path):
     """Stream `url` into the file `path`, with a progress line on stderr; returns the body's MD5."""
-    digest, received = hashlib.md5(), 0
-    with urllib.request.urlopen(url, timeout=TIMEOUT) as response, open(path, "wb") as f:
-        total = int(response.headers.get("Content-Length") or 0)
-        for block in iter(lambda: response.read(1 << 16), b""):
-            f.write(block)
-            digest.update(block)
-            received += len(block)
-            done = f"{received * 100 // total}%" if total else f"{received >> 20} MB"
-            print(f"\r  {url}: {done}", end="", file=sys.stderr, flush=True)
-    print(file=sys.stderr)
+    digest, received, total = hashlib.md5(), 0, 0
+    try:
+        with urllib.request.urlopen(url, timeout=TIMEOUT) as response, open(path, "wb") as f:
+            total = int(response.headers.get("Content-Length") or 0)
+            for block in iter(lambda: response.read(1 << 16), b""):
+                f.write(block)
+                digest.update(block)
+                received += len(block)
+                done = f"{received * 100 // total}%" if total else f"{received >> 20} MB"
+                print(f"\r  {url}: {done}", end="", file=sys.stderr, flush=True)
+    finally:
+        if received:
+            print(file=sys.stderr)
+    if total and received != total:  # read(n) returns what it got when the server hangs up early; it does not raise
+        raise ConnectionError(f"connection closed after {received} of {total} bytes")
     return digest.hexdigest()
 
 
