@@ -8,4 +8,8 @@ set -e
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-python3}
 if [ "$PYTHON" = python3 ] && [ -x "$ROOT/.venv/bin/python" ]; then PYTHON=$ROOT/.venv/bin/python; fi
+if ! "$PYTHON" -c "import numpy" 2>/dev/null; then
+    echo "error: $PYTHON cannot import numpy; run make install first (or pip install numpy, or set PYTHON=...)" >&2
+    exit 1
+fi
 PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m paddle_gan.fetch fashion_mnist --dest "$ROOT/data/fashion_mnist_data" "$@"
