@@ -12,4 +12,5 @@ if ! "$PYTHON" -c "import numpy" 2>/dev/null; then
     echo "error: $PYTHON cannot import numpy; run make install first (or pip install numpy, or set PYTHON=...)" >&2
     exit 1
 fi
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m paddle_gan.fetch mnist --dest "$ROOT/data/mnist_data" "$@"
+PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m paddle_gan.fetch mnist \
+    --dest "$ROOT/data/mnist_data" "$@"

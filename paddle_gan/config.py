@@ -120,7 +120,8 @@ def check(config):
 
 def sample_shape(config):
     """Shape of one real (or generated) sample."""
-    return {"uniform": (2,), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "cifar": (3, 32, 32)}[config["dataset"]]
+    shapes = {"uniform": (2,), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "cifar": (3, 32, 32)}
+    return shapes[config["dataset"]]
 
 
 def save_config(config, path):

@@ -228,7 +228,7 @@ def from_mirrors(ds, dest, needed, mirrors, used):
                 unreachable.add(mirror)
                 print(f"  {url}: {getattr(e, 'reason', e)}", file=sys.stderr)
             except (OSError, EOFError, HTTPException, tarfile.TarError, ChecksumError) as e:
-                # HTTPException covers a body cut short (IncompleteRead); EOFError a truncated .gz
+                # HTTPException: a reply that breaks HTTP (a chunked body cut short); EOFError: a truncated .gz
                 print(f"  {url}: {type(e).__name__}: {e}", file=sys.stderr)
             finally:
                 os.remove(tmp)

@@ -214,7 +214,8 @@ def cifar_tarball(seed=0, rows=4):
     files = {}
     for name in [*readers.CIFAR_TRAIN_BATCHES, "test_batch"]:
         batch = {"batch_label": name, "labels": rng.integers(0, 10, rows).tolist(),
-                 "data": rng.integers(0, 256, (rows, 3072), dtype=np.uint8), "filenames": [f"{i}.png" for i in range(rows)]}
+                 "data": rng.integers(0, 256, (rows, 3072), dtype=np.uint8),
+                 "filenames": [f"{i}.png" for i in range(rows)]}
         files[name] = pickle.dumps(batch, protocol=2)
     files["batches.meta"] = pickle.dumps({"label_names": ["airplane"] * 10, "num_vis": 3072}, protocol=2)
     buffer = io.BytesIO()
