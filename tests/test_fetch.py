@@ -284,6 +284,9 @@ def test_train_fetches_missing_data_but_leaves_bad_files_to_the_reader(tmp_path,
     (data_dir / "train-images-idx3-ubyte").unlink()
     assert train.main([*args, "--no_download"]) == 2
     assert "train-images-idx3-ubyte not found" in capsys.readouterr().err and mirrors.requests == []
+    assert train.main(args) == 2  # the absent file is fetched, the bad one is left for the reader to report
+    assert mirrors.requests == ["/a/train-images-idx3-ubyte.gz"]
+    assert "holds 24 images but train-labels-idx1-ubyte holds 3 labels" in capsys.readouterr().err
 
 
 def test_cli_reports_failure_in_one_line(tmp_path, capsys):
