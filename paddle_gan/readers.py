@@ -94,7 +94,7 @@ def read_idx(path, fix="bash data/get_mnist_data.sh"):
             raise DataError(f"{found} is unreadable ({e}); fetch it again with: {fix}") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
         raise DataError(f"{found} has magic number {raw[:4].hex() or 'none'}, not an IDX file of unsigned bytes "
-                        f"(0000 08 nn); fetch it again with: {fix}")
+                        f"(expected 000008nn); fetch it again with: {fix}")
     ndim = raw[3]
     if len(raw) < 4 + 4 * ndim:
         raise DataError(f"{found} ends inside its header ({len(raw)} bytes for {ndim} dimensions); "
