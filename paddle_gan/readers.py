@@ -14,6 +14,19 @@ import numpy as np
 MNIST_TRAIN_IMAGES = "train-images-idx3-ubyte"
 MNIST_TRAIN_LABELS = "train-labels-idx1-ubyte"
 CIFAR_TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
+# The files each reader needs, and the command (run from the project root) that fetches them.
+TRAIN_FILES = {
+    "mnist": (MNIST_TRAIN_IMAGES, MNIST_TRAIN_LABELS),
+    "fashion_mnist": (MNIST_TRAIN_IMAGES, MNIST_TRAIN_LABELS),
+    "cifar": tuple(CIFAR_TRAIN_BATCHES),
+}
+FETCH_COMMANDS = {
+    "mnist": "bash data/get_mnist_data.sh",
+    "fashion_mnist": "bash data/get_fashion_mnist_data.sh",
+    "cifar": "bash data/get_cifar_data.sh",
+}
+DEFAULT_DIRS = {"mnist": "data/mnist_data", "fashion_mnist": "data/fashion_mnist_data",
+                "cifar": "data/cifar-10-batches-py"}
 
 
 class DataError(RuntimeError):
@@ -88,62 +101,90 @@ def scale_images(pixels):
     return pixels.astype(np.float32) * (2.0 / 255.0) - 1.0
 
 
-def _open_idx(path):
+def fetch_command(dataset, data_dir):
+    """The command that fetches `dataset` into `data_dir` again, for error messages."""
+    command = FETCH_COMMANDS[dataset]
+    return command if str(data_dir) == DEFAULT_DIRS[dataset] else f"{command} --dest {data_dir}"
+
+
+def _open_idx(path, fix):
     """Open an IDX file, raw or gzipped (`name` or `name.gz`)."""
     path = Path(path)
     for candidate in (path, path.with_name(path.name + ".gz")):
         if candidate.is_file():
             return candidate, (gzip.open if candidate.suffix == ".gz" else open)(candidate, "rb")
-    raise DataError(f"{path} not found (nor {path.name}.gz); fetch MNIST with: bash data/get_mnist_data.sh")
+    raise DataError(f"{path} not found (nor {path.name}.gz); fetch it with: {fix}")
 
 
-def read_idx(path):
-    """Read an IDX file (unsigned bytes, any number of dimensions) into a uint8 array."""
-    found, f = _open_idx(path)
+def read_idx(path, fix="bash data/get_mnist_data.sh"):
+    """Read an IDX file (unsigned bytes, any number of dimensions) into a uint8 array; `fix` is the command that
+    error messages tell the user to run."""
+    found, f = _open_idx(path, fix)
     with f:
         try:
             raw = f.read()
         except (OSError, EOFError) as e:
-            raise DataError(f"{found} is unreadable ({e}); fetch it again with: bash data/get_mnist_data.sh") from None
+            raise DataError(f"{found} is unreadable ({e}); fetch it again with: {fix}") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] != 0x08:
-        raise DataError(f"{found} is not an IDX file of unsigned bytes (bad magic number); "
-                        "fetch it again with: bash data/get_mnist_data.sh")
+        raise DataError(f"{found} has magic number {raw[:4].hex() or 'none'}, not an IDX file of unsigned bytes "
+                        f"(expected 000008nn); fetch it again with: {fix}")
     ndim = raw[3]
+    if len(raw) < 4 + 4 * ndim:
+        raise DataError(f"{found} ends inside its header ({len(raw)} bytes for {ndim} dimensions); "
+                        f"fetch it again with: {fix}")
     dims = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, 4))
     expected = 4 + 4 * ndim + int(np.prod(dims))
     if len(raw) != expected:
-        raise DataError(f"{found} holds {len(raw)} bytes but its header promises {expected} (truncated?); "
-                        "fetch it again with: bash data/get_mnist_data.sh")
+        raise DataError(f"{found} holds {len(raw)} bytes but its header {list(dims)} promises {expected} "
+                        f"({'truncated' if len(raw) < expected else 'trailing bytes'}); fetch it again with: {fix}")
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def mnist_images(data_dir):
-    """MNIST's training images from `data_dir`, float32 in [-1, 1], shape (N, 1, 28, 28)."""
-    images = read_idx(Path(data_dir) / MNIST_TRAIN_IMAGES)
+def mnist_images(data_dir, dataset="mnist"):
+    """MNIST's (or Fashion-MNIST's) training images from `data_dir`, float32 in [-1, 1], shape (N, 1, 28, 28).
+    The labels are unused but read, so that a mismatched pair of files is caught."""
+    fix = fetch_command(dataset, data_dir)
+    images = read_idx(Path(data_dir) / MNIST_TRAIN_IMAGES, fix)
+    labels = read_idx(Path(data_dir) / MNIST_TRAIN_LABELS, fix)
     if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise DataError(f"{Path(data_dir) / MNIST_TRAIN_IMAGES} holds images of shape {images.shape[1:]}, "
-                        "not 28x28; fetch MNIST again with: bash data/get_mnist_data.sh")
+        raise DataError(f"{Path(data_dir) / MNIST_TRAIN_IMAGES} holds items of shape {list(images.shape[1:])}, "
+                        f"not 28x28 images; fetch it again with: {fix}")
+    if labels.ndim != 1:
+        raise DataError(f"{Path(data_dir) / MNIST_TRAIN_LABELS} holds items of shape {list(labels.shape[1:])}, "
+                        f"not single labels; fetch it again with: {fix}")
+    if len(images) != len(labels):
+        raise DataError(f"{Path(data_dir) / MNIST_TRAIN_IMAGES} holds {len(images)} images but "
+                        f"{MNIST_TRAIN_LABELS} holds {len(labels)} labels; fetch both again with: {fix}")
     return scale_images(images)[:, None, :, :]
 
 
 def cifar_images(data_dir):
     """CIFAR-10's training images (data_batch_1..5) from `data_dir`, float32 in [-1, 1], shape (N, 3, 32, 32)."""
+    fix = fetch_command("cifar", data_dir)
     batches = []
     for name in CIFAR_TRAIN_BATCHES:
         path = Path(data_dir) / name
         if not path.is_file():
-            raise DataError(f"{path} not found; download cifar-10-python.tar.gz and unpack it into "
-                            f"{Path(data_dir).parent}/ (it makes {Path(data_dir).name}/)")
+            raise DataError(f"{path} not found; fetch CIFAR-10 with: {fix}")
         try:
             with open(path, "rb") as f:
                 batch = pickle.load(f, encoding="latin1")
-            data = np.asarray(batch["data"], dtype=np.uint8)
-        except (pickle.UnpicklingError, EOFError, KeyError, TypeError, ValueError) as e:
-            raise DataError(f"{path} is not a CIFAR-10 batch ({type(e).__name__}: {e}); unpack "
-                            "cifar-10-python.tar.gz again") from None
-        if data.ndim != 2 or data.shape[1] != 3 * 32 * 32:
-            raise DataError(f"{path} holds rows of shape {data.shape[1:]}, not 3072 CHW pixels; unpack "
-                            "cifar-10-python.tar.gz again")
+        except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError, TypeError,
+                ValueError) as e:  # what pickle raises on bytes that are not a pickle varies with the bytes
+            raise DataError(f"{path} is not a readable pickle ({type(e).__name__}: {e}); fetch it again with: {fix}") \
+                from None
+        if not isinstance(batch, dict) or not {"data", "labels"} <= set(batch):
+            keys = sorted(map(str, batch)) if isinstance(batch, dict) else type(batch).__name__
+            raise DataError(f"{path} is not a CIFAR-10 batch (keys {keys}, expected data and labels); "
+                            f"fetch it again with: {fix}")
+        data = batch["data"]
+        if not isinstance(data, np.ndarray) or data.dtype != np.uint8 or data.ndim != 2 or data.shape[1] != 3072:
+            what = f"{data.dtype} array of shape {list(data.shape)}" if isinstance(data, np.ndarray) else \
+                type(data).__name__
+            raise DataError(f"{path}: data is a {what}, not uint8 rows of 3072 CHW pixels; fetch it again with: {fix}")
+        if len(batch["labels"]) != len(data):
+            raise DataError(f"{path} holds {len(data)} images but {len(batch['labels'])} labels; "
+                            f"fetch it again with: {fix}")
         batches.append(data)
     return scale_images(np.concatenate(batches).reshape(-1, 3, 32, 32))
 
@@ -153,8 +194,8 @@ def real_batches(config):
     dataset, seed = config["dataset"], config["seed"]
     if dataset == "uniform":
         data = uniform_data(config["num_samples"], seed)
-    elif dataset == "mnist":
-        data = mnist_images(config["data_dir"])
+    elif dataset in ("mnist", "fashion_mnist"):
+        data = mnist_images(config["data_dir"], dataset)
     else:
         data = cifar_images(config["data_dir"])
     return ShuffledBatches(data, config["batch_size"], seed + 1)

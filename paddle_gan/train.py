@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from . import checkpoint, plots, readers
+from . import checkpoint, fetch, plots, readers
 from .config import DATASETS, ConfigError, conf_path, load_config, parse_override, updated
 from .device import DeviceError, make_place
 from .generate import load_generator
@@ -295,6 +295,7 @@ def parse_args(argv=None):
                              "the checkpoint's config, with the command line's changes on top")
     parser.add_argument("--keep_checkpoints", type=int, metavar="K", help="keep only the newest K checkpoints")
     parser.add_argument("--model_dir", help="generate only: write generated_{d}_samples.png from this checkpoint")
+    parser.add_argument("--no_download", action="store_true", help="fail instead of fetching a missing data set")
     return parser.parse_args(argv)
 
 
@@ -331,6 +332,8 @@ def main(argv=None):
             print(f"wrote {generate_only(args.model_dir, args.dataset, args.output_dir, place)}")
             return 0
         config, resume = config_from_args(args)
+        if not args.no_download:
+            fetch.fetch_missing(config)  # what data/get_{d}_data.sh does, when the reader's files are absent
         train(config, args.output_dir, place, resume)
     except (ConfigError, DeviceError, OutputError, readers.DataError, checkpoint.CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -1,7 +1,7 @@
 """Configs: the shipped files load, overrides are typed, bad values are refused with the key named."""
 import pytest
 
-from paddle_gan.config import DATASETS, ConfigError, conf_path, load_config, parse_override
+from paddle_gan.config import DATASETS, ConfigError, conf_path, load_config, parse_override, sample_shape
 
 
 @pytest.mark.parametrize("path", sorted(conf_path("mnist").parent.glob("*.toml")), ids=lambda p: p.name)
@@ -16,6 +16,14 @@ def test_tutorial_values():
     uniform, mnist = load_config(conf_path("uniform")), load_config(conf_path("mnist"))
     assert (uniform["noise_dim"], uniform["lr"], uniform["iters_per_pass"]) == (10, 1e-4, 10000)
     assert (mnist["noise_dim"], mnist["lr"], mnist["beta1"], mnist["schedule"]) == (100, 2e-4, 0.5, "strike")
+
+
+def test_fashion_mnist_is_the_mnist_config_on_other_data():
+    mnist, fashion = load_config(conf_path("mnist")), load_config(conf_path("fashion_mnist"))
+    differ = {key for key in mnist if mnist[key] != fashion[key]}
+    assert differ == {"dataset", "data_dir", "samples_dir", "params_dir"}
+    assert sample_shape(fashion) == sample_shape(mnist) == (1, 28, 28)
+    load_config(conf_path("fashion_mnist"), {"network": "fluid_dcgan"})  # 28x28 too: the fluid nets fit
 
 
 def test_overrides_take_the_type_of_the_default():

@@ -1,5 +1,7 @@
 """Readers: IDX and CIFAR parsing against files the tests write, the uniform toy's range, noise."""
 import gzip
+import pickle
+import re
 
 import numpy as np
 import pytest
@@ -24,33 +26,96 @@ def test_read_idx_any_dimensions(tmp_path):
     np.testing.assert_array_equal(readers.read_idx(tmp_path / "x"), array)
 
 
-def test_idx_errors_name_the_file_and_the_fix(tmp_path):
-    with pytest.raises(readers.DataError, match="get_mnist_data.sh"):
-        readers.mnist_images(tmp_path)
-    write_mnist(tmp_path, n=4)
-    path = tmp_path / "train-images-idx3-ubyte"
-    path.write_bytes(path.read_bytes()[:-10])
-    with pytest.raises(readers.DataError, match="train-images-idx3-ubyte.*truncated"):
-        readers.mnist_images(tmp_path)
-    path.write_bytes(b"\x00\x00\x0d\x03" + bytes(100))
-    with pytest.raises(readers.DataError, match="magic"):
-        readers.mnist_images(tmp_path)
-    path.write_bytes(gzip.compress(b"x"))  # gzip data under the raw name
-    with pytest.raises(readers.DataError, match="magic"):
-        readers.mnist_images(tmp_path)
-
-
 def test_cifar_batches_in_chw_order(tmp_path):
     rows = write_cifar(tmp_path, per_batch=3)
     images = readers.cifar_images(tmp_path)
     assert images.shape == (15, 3, 32, 32)
     expected = rows.reshape(15, 3, 32, 32)[4, 1, 5, 7] / 255.0 * 2 - 1  # channel 1 = the second 1024 bytes
     assert images[4, 1, 5, 7] == pytest.approx(expected, abs=1e-6)
-    (tmp_path / "data_batch_3").write_bytes(b"not a pickle")
-    with pytest.raises(readers.DataError, match="data_batch_3"):
+
+
+def idx_header(magic_type, dims):
+    return bytes([0, 0, magic_type, len(dims)]) + np.asarray(dims, ">u4").tobytes()
+
+
+IMAGES, LABELS = "train-images-idx3-ubyte", "train-labels-idx1-ubyte"
+
+
+@pytest.mark.parametrize("name, content, message", [
+    (IMAGES, b"\x00\x00\x0d\x03" + bytes(100), r"train-images-idx3-ubyte has magic number 00000d03, not an IDX file"),
+    (IMAGES, gzip.compress(b"x"), r"train-images-idx3-ubyte has magic number 1f8b"),  # gzip bytes under the raw name
+    (IMAGES, b"", r"train-images-idx3-ubyte has magic number none"),
+    (IMAGES, idx_header(8, (4, 28, 28))[:10], r"ends inside its header \(10 bytes for 3 dimensions\)"),
+    (IMAGES, idx_header(8, (4, 28, 28)) + bytes(4 * 784 - 10),
+     r"holds 3142 bytes but its header \[4, 28, 28\] promises 3152 \(truncated\)"),
+    (IMAGES, idx_header(8, (4, 28, 28)) + bytes(4 * 784 + 1), r"promises 3152 \(trailing bytes\)"),
+    (IMAGES, idx_header(8, (4, 32, 32)) + bytes(4 * 1024), r"holds items of shape \[32, 32\], not 28x28 images"),
+    (LABELS, idx_header(8, (4, 2)) + bytes(8), r"train-labels-idx1-ubyte holds items of shape \[2\], not single"),
+    (LABELS, idx_header(8, (3,)) + bytes(3),
+     r"train-images-idx3-ubyte holds 4 images but train-labels-idx1-ubyte holds 3 labels"),
+])
+def test_each_idx_error_names_the_file_what_is_wrong_and_the_fix(tmp_path, name, content, message):
+    write_mnist(tmp_path, n=4)
+    (tmp_path / name).write_bytes(content)
+    with pytest.raises(readers.DataError) as error:
+        readers.mnist_images(tmp_path)
+    text = str(error.value)
+    assert re.search(message, text), text
+    assert text.startswith(str(tmp_path)) and "\n" not in text
+    assert re.search(r"fetch (it|both) again with: bash data/get_mnist_data.sh --dest " + re.escape(str(tmp_path))
+                     + "$", text), text
+
+
+def test_missing_and_unreadable_idx_files(tmp_path):
+    with pytest.raises(readers.DataError, match=r"train-images-idx3-ubyte not found \(nor train-images-idx3-ubyte"
+                                                r".gz\); fetch it with: bash data/get_mnist_data.sh --dest"):
+        readers.mnist_images(tmp_path)
+    write_mnist(tmp_path, n=4, gz=True)
+    path = tmp_path / "train-images-idx3-ubyte.gz"
+    path.write_bytes(path.read_bytes()[:-20])  # a .gz cut short
+    with pytest.raises(readers.DataError, match="train-images-idx3-ubyte.gz is unreadable"):
+        readers.mnist_images(tmp_path)
+
+
+def test_the_fix_command_follows_the_data_set_and_its_folder(tmp_path):
+    assert readers.fetch_command("mnist", "data/mnist_data") == "bash data/get_mnist_data.sh"
+    assert readers.fetch_command("cifar", "elsewhere") == "bash data/get_cifar_data.sh --dest elsewhere"
+    with pytest.raises(readers.DataError, match="fetch it with: bash data/get_fashion_mnist_data.sh --dest"):
+        readers.mnist_images(tmp_path, "fashion_mnist")
+
+
+def pickled(value):
+    return pickle.dumps(value, protocol=2)
+
+
+GOOD = {"data": np.zeros((3, 3072), np.uint8), "labels": [0, 1, 2]}
+
+
+@pytest.mark.parametrize("content, message", [
+    (b"not a pickle", r"data_batch_3 is not a readable pickle \(UnpicklingError: "),
+    (pickled(GOOD)[:40], r"data_batch_3 is not a readable pickle \("),
+    (pickled([1, 2]), r"data_batch_3 is not a CIFAR-10 batch \(keys list, expected data and labels\)"),
+    (pickled({"data": GOOD["data"]}), r"data_batch_3 is not a CIFAR-10 batch \(keys \['data'\], expected"),
+    (pickled({**GOOD, "data": np.zeros((3, 1024), np.uint8)}),
+     r"data_batch_3: data is a uint8 array of shape \[3, 1024\], not uint8 rows of 3072 CHW pixels"),
+    (pickled({**GOOD, "data": np.zeros((3, 3072), np.float32)}), r"data is a float32 array of shape \[3, 3072\]"),
+    (pickled({**GOOD, "data": [[0] * 3072] * 3}), r"data_batch_3: data is a list, not uint8 rows"),
+    (pickled({**GOOD, "labels": [0, 1]}), r"data_batch_3 holds 3 images but 2 labels"),
+])
+def test_each_cifar_error_names_the_file_what_is_wrong_and_the_fix(tmp_path, content, message):
+    write_cifar(tmp_path, per_batch=3)
+    (tmp_path / "data_batch_3").write_bytes(content)
+    with pytest.raises(readers.DataError) as error:
         readers.cifar_images(tmp_path)
+    text = str(error.value)
+    assert re.search(message, text), text
+    assert text.endswith(f"fetch it again with: bash data/get_cifar_data.sh --dest {tmp_path}") and "\n" not in text
+
+
+def test_missing_cifar_batch(tmp_path):
+    write_cifar(tmp_path, per_batch=3)
     (tmp_path / "data_batch_3").unlink()
-    with pytest.raises(readers.DataError, match="data_batch_3 not found"):
+    with pytest.raises(readers.DataError, match="data_batch_3 not found; fetch CIFAR-10 with: bash data/get_cifar"):
         readers.cifar_images(tmp_path)
 
 
@@ -109,6 +174,8 @@ def test_noise_shape_distribution_and_seed(kind):
 def test_real_batches_follow_the_config(tmp_path):
     write_mnist(tmp_path, n=20)
     batch = next(readers.real_batches(tiny_config("mnist", data_dir=str(tmp_path))))
+    assert batch.shape == (8, 1, 28, 28)
+    batch = next(readers.real_batches(tiny_config("fashion_mnist", data_dir=str(tmp_path))))
     assert batch.shape == (8, 1, 28, 28)
     batch = next(readers.real_batches(tiny_config("uniform")))
     assert batch.shape == (8, 2)

@@ -103,7 +103,7 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypa
     saved = good.joinpath(checkpoint.PARAMS_FILE).read_bytes()
     if poison == "nan data":
         real_images = readers.mnist_images
-        monkeypatch.setattr(readers, "mnist_images", lambda data_dir: real_images(data_dir) * np.float32("nan"))
+        monkeypatch.setattr(readers, "mnist_images", lambda *args: real_images(*args) * np.float32("nan"))
         poison = {}
     with pytest.raises(Diverged, match=message):
         train(updated(config, {"num_passes": 2, **poison}), tmp_path, resume=good)

@@ -111,7 +111,8 @@ def test_cli_trains_and_generate_only_mode(tmp_path):
     (("-d", "mnist", "--batch_size", "0"), "batch_size=0 must be a positive"),
     (("-d", "mnist", "--lr", "fast"), "invalid float value"),
     (("-d", "mnist", "-o", "nope=1"), "expected key=value"),
-    (("-d", "mnist", "-o", "data_dir=nowhere"), "nowhere/train-images-idx3-ubyte not found.*get_mnist_data.sh"),
+    (("-d", "mnist", "-o", "data_dir=nowhere", "--no_download"),
+     "nowhere/train-images-idx3-ubyte not found.*get_mnist_data.sh --dest nowhere"),
     (("-d", "uniform", "--conf", "conf/mnist.toml"), "config for dataset=mnist"),
     (("-d", "mnist", "--model_dir", "nowhere"), "not a paddle_gan checkpoint folder"),
 ])
