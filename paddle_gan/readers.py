@@ -54,7 +54,7 @@ class ShuffledBatches:
         return self
 
     def __next__(self):
-        if self.position == self.batches_per_pass:
+        if self.position >= self.batches_per_pass:  # >=: a resumed run may have changed the batch size
             self._shuffle()
         start = self.position * self.batch_size
         self.position += 1

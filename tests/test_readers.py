@@ -179,3 +179,13 @@ def test_real_batches_follow_the_config(tmp_path):
     assert batch.shape == (8, 1, 28, 28)
     batch = next(readers.real_batches(tiny_config("uniform")))
     assert batch.shape == (8, 2)
+
+
+def test_a_stream_restored_with_a_larger_batch_starts_a_new_pass_rather_than_run_short():
+    data = np.arange(20, dtype=np.float32)
+    small = readers.ShuffledBatches(data, 6, seed=1)
+    next(small), next(small)  # 2 of 3 batches read
+    large = readers.ShuffledBatches(data, 10, seed=1)  # 2 batches a pass: the saved position is at its end
+    large.restore(small.state())
+    batch = next(large)
+    assert len(batch) == 10 and len(set(batch.tolist())) == 10
