@@ -183,9 +183,9 @@ def test_real_batches_follow_the_config(tmp_path):
 
 def test_a_stream_restored_with_a_larger_batch_starts_a_new_pass_rather_than_run_short():
     data = np.arange(20, dtype=np.float32)
-    small = readers.ShuffledBatches(data, 6, seed=1)
-    next(small), next(small)  # 2 of 3 batches read
-    large = readers.ShuffledBatches(data, 10, seed=1)  # 2 batches a pass: the saved position is at its end
+    small = readers.ShuffledBatches(data, 4, seed=1)
+    [next(small) for _ in range(4)]  # 4 of 5 batches read
+    large = readers.ShuffledBatches(data, 10, seed=1)  # 2 batches a pass: the saved position is past its end
     large.restore(small.state())
     batch = next(large)
     assert len(batch) == 10 and len(set(batch.tolist())) == 10
