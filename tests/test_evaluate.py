@@ -219,6 +219,16 @@ def checkpoint_dir(labelled, tmp_path_factory):
     return folder / "mnist_params" / "pass-00000"
 
 
+def test_static_generator_runs_on_after_an_evaluation(checkpoint_dir, labelled, tmp_path):
+    # What a trainer's per-pass evaluation does: sample with the static infer program, evaluate, sample again.
+    from paddle_gan.generate import load_generator, sample
+    exe, programs, scope, config = load_generator(checkpoint_dir)
+    before = sample(exe, programs, scope, config, 20, seed=1)
+    metrics = evaluate.evaluate_samples("mnist", before, labelled, tmp_path)
+    assert sum(metrics["class_counts"]) == 20
+    np.testing.assert_array_equal(sample(exe, programs, scope, config, 20, seed=1), before)
+
+
 @pytest.mark.slow
 def test_cli_prints_one_json_line_for_a_checkpoint(checkpoint_dir, labelled, tmp_path):
     result = run_evaluate("-d", "mnist", "--model_dir", str(checkpoint_dir), "-n", "30", "--data_dir",
