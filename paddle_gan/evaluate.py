@@ -102,7 +102,7 @@ def _squared_distances(a, b):
     return np.clip(d, 0, None)
 
 
-def knn_radii(features, k=PR_K, chunk=2000):
+def knn_radii(features, k=PR_K, chunk=1000):
     """Squared distance from each point to its k-th nearest neighbour among the others (the k-NN manifold)."""
     features = np.asarray(features, dtype=np.float64)
     if len(features) <= k:
@@ -114,7 +114,7 @@ def knn_radii(features, k=PR_K, chunk=2000):
     return radii
 
 
-def _inside_manifold(points, manifold, radii, chunk=2000):
+def _inside_manifold(points, manifold, radii, chunk=1000):
     """Which `points` lie within the k-NN ball of at least one point of `manifold`."""
     points, manifold = np.asarray(points, np.float64), np.asarray(manifold, np.float64)
     inside = np.empty(len(points), bool)
@@ -133,7 +133,7 @@ def precision_recall(real, fake, k=PR_K, real_radii=None):
     return float(precision), float(recall)
 
 
-def _mean_distance(a, b, chunk=2000):
+def _mean_distance(a, b, chunk=1000):
     total = 0.0
     for start in range(0, len(a), chunk):
         total += np.sqrt(_squared_distances(a[start:start + chunk], b)).sum()
@@ -294,7 +294,7 @@ def build_classifier(dataset, data_dir, classifier_dir=CLASSIFIER_DIR, epochs=EP
     splits = load_splits(data_dir)
     started = time.perf_counter()
     net = train_classifier(*splits["train"], epochs=epochs, seed=seed, val=splits["val"], log=log)
-    info = {"dataset": dataset, "epochs": epochs, "seed": seed, "train_size": len(splits["train"][0]),
+    info = {"dataset": dataset, "data_dir": str(data_dir), "epochs": epochs, "seed": seed, "train_size": len(splits["train"][0]),
             "val_accuracy": _accuracy(net, *splits["val"]), "test_accuracy": _accuracy(net, *splits["test"]),
             "seconds": round(time.perf_counter() - started, 1), "paddle": paddle.__version__}
     weights, info_file = classifier_paths(dataset, classifier_dir)
