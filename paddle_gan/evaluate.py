@@ -74,7 +74,8 @@ def inception_score(probs, splits=IS_SPLITS):
     scores = []
     for part in np.array_split(probs, splits):
         marginal = part.mean(axis=0, keepdims=True)
-        kl = np.where(part > 0, part * (np.log(np.clip(part, 1e-30, None)) - np.log(np.clip(marginal, 1e-30, None))), 0)
+        log_ratio = np.log(np.clip(part, 1e-30, None)) - np.log(np.clip(marginal, 1e-30, None))
+        kl = np.where(part > 0, part * log_ratio, 0)  # 0 log 0 = 0: a certain classifier is not an error
         scores.append(np.exp(kl.sum(axis=1).mean()))
     return float(np.mean(scores)), float(np.std(scores))
 
@@ -294,7 +295,8 @@ def build_classifier(dataset, data_dir, classifier_dir=CLASSIFIER_DIR, epochs=EP
     splits = load_splits(data_dir)
     started = time.perf_counter()
     net = train_classifier(*splits["train"], epochs=epochs, seed=seed, val=splits["val"], log=log)
-    info = {"dataset": dataset, "data_dir": str(data_dir), "epochs": epochs, "seed": seed, "train_size": len(splits["train"][0]),
+    info = {"dataset": dataset, "data_dir": str(data_dir), "epochs": epochs, "seed": seed,
+            "train_size": len(splits["train"][0]),
             "val_accuracy": _accuracy(net, *splits["val"]), "test_accuracy": _accuracy(net, *splits["test"]),
             "seconds": round(time.perf_counter() - started, 1), "paddle": paddle.__version__}
     weights, info_file = classifier_paths(dataset, classifier_dir)
