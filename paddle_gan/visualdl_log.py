@@ -18,7 +18,8 @@ class VisualDLLog:
         try:
             from visualdl import LogWriter
         except ImportError as e:
-            raise ConfigError(f"--visualdl needs VisualDL ({e}): pip install visualdl, or pip install -e .[vis]") from None
+            raise ConfigError(f"--visualdl needs VisualDL ({e}): pip install visualdl, or pip install -e .[vis]") \
+                from None
         self.writer = LogWriter(logdir=str(logdir))
 
     def iteration(self, step, loss, d_real, d_fake):
