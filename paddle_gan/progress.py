@@ -3,6 +3,7 @@
 A bar rewrites one line in place, which is what a person at a terminal wants and what a log file (CI, nohup,
 a job scheduler) cannot hold: there every `log_every` iterations gets one line in the v0 demo's words instead.
 """
+import os
 import sys
 import time
 
@@ -24,7 +25,15 @@ def output_mode(stream=None):
     if in_notebook():
         return "notebook"
     stream = stream if stream is not None else sys.stdout
-    return "terminal" if stream.isatty() else "lines"
+    return "terminal" if stream.isatty() and _has_width(stream) else "lines"
+
+
+def _has_width(stream):
+    # A pseudo-terminal nobody sized (`script`, some CI runners) reports 0 columns, and tqdm then draws nothing.
+    try:
+        return os.get_terminal_size(stream.fileno()).columns > 0
+    except (OSError, ValueError):  # no file descriptor behind the stream: trust isatty()
+        return True
 
 
 class PassProgress:

@@ -1,6 +1,11 @@
 """Progress: a bar on a terminal, log lines in a file or pipe, the notebook bar in Jupyter."""
+import fcntl
 import io
+import os
+import pty
+import struct
 import sys
+import termios
 import types
 
 from conftest import tiny_config
@@ -20,6 +25,19 @@ def test_mode_follows_the_stream(monkeypatch):
     monkeypatch.delitem(sys.modules, "IPython", raising=False)
     assert output_mode(Terminal()) == "terminal"
     assert output_mode(io.StringIO()) == "lines"
+
+
+def test_a_terminal_nobody_sized_gets_lines(monkeypatch):
+    monkeypatch.delitem(sys.modules, "IPython", raising=False)
+    leader, follower = pty.openpty()  # a fresh pseudo-terminal reports 0 columns, as under `script` or in some CI
+    try:
+        with open(follower, "w", closefd=False) as stream:
+            assert stream.isatty() and output_mode(stream) == "lines"
+            fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))
+            assert output_mode(stream) == "terminal"
+    finally:
+        os.close(leader)
+        os.close(follower)
 
 
 def test_a_jupyter_kernel_gets_the_notebook_bar(monkeypatch):
