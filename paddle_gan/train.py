@@ -82,6 +82,7 @@ def d_outputs(exe, programs, scope, img, z):
 
 def learning_rates(scope):
     """{"G": rate, "D": rate}: what each Adam will use now (read from its state, so a --lr set on resume shows)."""
+    # programs._adam builds each network's optimizers under the unique_name prefix "G.opt." or "D.opt."
     return {net: float(np.array(scope.find_var(f"{net}.opt.learning_rate_0").get_tensor()).item()) for net in "GD"}
 
 

@@ -4,6 +4,7 @@ import pickle
 from pathlib import Path
 
 import numpy as np
+import paddle
 import pytest
 from conftest import tiny_config, write_mnist
 
@@ -33,6 +34,7 @@ def test_notebook_runs_and_trains_what_train_trains(tmp_path):
     pictures = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
     assert len(pictures) == 1 + 2 + 1 + 1  # real data, one grid per pass, the loss curve, the generated grid
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert f"paddle {paddle.__version__} | paddle_gan" in text  # the kernel ran this environment's Paddle
     assert "D(x) = " in text and "生成的图片: (64, 1, 28, 28)" in text
 
     # The same config through train(): the notebook's checkpoint must hold the same weights, bit for bit on CPU.
