@@ -1,10 +1,13 @@
-"""The pictures a person looks at: sample grids, 2-D scatter plots, loss curves (PNG files)."""
-import matplotlib
+"""The pictures a person looks at: sample grids, 2-D scatter plots, loss curves (PNG files, or inline in Jupyter).
 
-matplotlib.use("Agg")  # files only; no display is needed, or wanted, during training
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from matplotlib.image import imsave  # noqa: E402
+Figures are made with matplotlib's `Figure` directly, not pyplot: they need no display and no backend to be
+written to a file during training, and choosing one here would stop a notebook from showing them inline.
+"""
+import numpy as np
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.figure import Figure
+from matplotlib.image import imsave
+from matplotlib.patches import Rectangle
 
 GRID_PADDING = 2
 
@@ -32,23 +35,54 @@ def save_image_grid(images, path, nrow=8):
         imsave(path, grid)
 
 
-def save_scatter(points, path, title):
-    """Write a scatter plot of 2-D `points` with the unit square (where the real data lives) drawn in."""
-    fig, ax = plt.subplots(figsize=(5, 5))
-    ax.add_patch(plt.Rectangle((0, 0), 1, 1, fill=False, edgecolor="tab:red", linewidth=1.5, label="U[0,1)²"))
+def scatter_figure(points, title):
+    """A scatter plot of 2-D `points` with the unit square (where the real data lives) drawn in."""
+    fig = Figure(figsize=(5, 5))
+    ax = fig.subplots()
+    ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor="tab:red", linewidth=1.5, label="U[0,1)²"))
     ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5, label="G(z)")
     ax.set_xlim(-0.5, 1.5)
     ax.set_ylim(-0.5, 1.5)
     ax.set_aspect("equal")
     ax.set_title(title)
     fig.legend(loc="lower center", ncol=2, frameon=False)  # below the axes, never over the points
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig
 
 
-def save_loss_curve(iterations, d_loss, g_loss, path):
-    """Write D's and G's losses against the iteration count; -log(0.5) marks the balance the v0 text hoped for."""
-    fig, ax = plt.subplots(figsize=(8, 4))
+def save_scatter(points, path, title):
+    """Write `scatter_figure(points, title)` as a PNG."""
+    scatter_figure(points, title).savefig(path, dpi=100)
+
+
+def sample_figure(samples, title):
+    """What a pass's samples look like, as a figure a notebook shows inline: a scatter plot for 2-D points, the 8x8
+    grid for images."""
+    if samples.ndim == 2:
+        return scatter_figure(samples, title)
+    grid = image_grid(samples)
+    fig = Figure(figsize=(4, 4))
+    ax = fig.subplots()
+    ax.imshow(grid[:, :, 0] if grid.shape[2] == 1 else grid, cmap="gray", vmin=0, vmax=255)
+    ax.set_axis_off()
+    ax.set_title(title)
+    return fig
+
+
+def sample_picture(samples, title):
+    """The samples as an (H, W, 3) uint8 RGB array (for VisualDL's image panel): the grid itself for images, the
+    rendered scatter plot for 2-D points."""
+    if samples.ndim == 2:
+        canvas = FigureCanvasAgg(scatter_figure(samples, title))
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
+    grid = image_grid(samples)
+    return np.repeat(grid, 3, axis=2) if grid.shape[2] == 1 else grid
+
+
+def loss_figure(iterations, d_loss, g_loss):
+    """D's and G's losses against the iteration count; -log(0.5) marks the balance the v0 text hoped for."""
+    fig = Figure(figsize=(8, 4))
+    ax = fig.subplots()
     for values, label in ((d_loss, "d_loss"), (g_loss, "g_loss")):
         values = np.asarray(values, dtype=np.float64)
         known = np.isfinite(values)
@@ -58,5 +92,9 @@ def save_loss_curve(iterations, d_loss, g_loss, path):
     ax.set_ylabel("loss")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
+    return fig
+
+
+def save_loss_curve(iterations, d_loss, g_loss, path):
+    """Write `loss_figure(...)` as a PNG."""
+    loss_figure(iterations, d_loss, g_loss).savefig(path, dpi=100)

@@ -4,7 +4,8 @@
   d_fake   noise -> G -> D -> loss against 0; Adam over D's parameters (G is not updated)
   g        noise -> G -> D -> loss against 1; Adam over G's parameters (D is not updated)
   infer    noise -> G, batch norm in eval mode
-  losses   forward only: the three losses on one real batch and one noise batch, for the strike schedule
+  losses   forward only: the three losses on one real batch and one noise batch, for the strike schedule;
+           also D's mean outputs D(x) and D(G(z)) on them, for the dashboard
 
 The programs share parameters by name only (see nets.py), all created through the one `startup` program.
 
@@ -104,5 +105,7 @@ def build_programs(config):
         real_logit, fake_logit = paddle.chunk(logits, 2)  # fed with equal-sized real and noise batches
         feed["losses"] = [img, z]
         fetch["losses"] = [_logit_loss(real_logit, 1), _logit_loss(fake_logit, 0), _logit_loss(fake_logit, 1)]
+        # D's logits mean nothing to a reader; its probabilities do (D(x) -> 1 and D(G(z)) -> 0: D is winning).
+        fetch["d_outputs"] = [paddle.mean(F.sigmoid(real_logit)), paddle.mean(F.sigmoid(fake_logit))]
 
     return GanPrograms(startup=startup, fetch=fetch, feed=feed, **built)

@@ -2,7 +2,8 @@
 
 The loop of the tutorials: each iteration reads a real batch and a noise batch, asks the schedule which programs
 to run (d_fake, d_real, g), and runs them with the Executor. After each pass it draws samples from a fixed noise
-batch, writes the loss log, and saves a checkpoint.
+batch, writes the loss log, and saves a checkpoint. Progress shows as a bar on a terminal or in a notebook, as a
+line every `log_every` iterations otherwise (progress.py); `--visualdl DIR` also logs for VisualDL.
 
 Nothing is lost: `--resume` continues from a checkpoint exactly as if the run had never stopped; Ctrl-C or SIGTERM
 finish the iteration, write a checkpoint and exit (130, 143); a loss that is NaN or inf stops the run (exit 3)
@@ -16,7 +17,6 @@ import signal
 import sys
 import tempfile
 import threading
-import time
 from pathlib import Path
 
 import numpy as np
@@ -26,10 +26,11 @@ from . import checkpoint, fetch, plots, readers
 from .config import DATASETS, ConfigError, conf_path, load_config, parse_override, updated
 from .device import DeviceError, make_place
 from .generate import load_generator
+from .progress import LOSS_NAMES, PassProgress
 from .programs import build_programs
 from .schedules import make_schedule
+from .visualdl_log import VisualDLLog
 
-LOSS_NAMES = ("d_pos_loss", "d_neg_loss", "d_loss", "g_loss")  # the v0 demo's words
 LOSS_COLUMNS = ("pass", "iteration", *LOSS_NAMES, "trained")
 LOSS_OF_STEP = {"d_real": "d_pos_loss", "d_fake": "d_neg_loss", "g": "g_loss"}
 FIXED_NOISE_SEED_OFFSET = 1000  # the fixed sample noise has its own stream, apart from the training noise
@@ -49,6 +50,40 @@ def picture_noise(config, seed):
 def generate(exe, programs, scope, z):
     """Run the infer program on noise `z`; returns the samples as a numpy array."""
     return exe.run(programs.infer, feed={"z": z}, fetch_list=programs.fetch["infer"], scope=scope)[0]
+
+
+def train_step(exe, programs, scope, schedule, img, z):
+    """One iteration: ask `schedule` who trains on this real batch `img` and noise batch `z`, run those programs.
+    Returns (losses: LOSS_NAMES -> float, nan where not computed; "D", "G" or "DG": who was trained)."""
+    def run(name, feed):
+        values = [float(v) for v in exe.run(getattr(programs, name), feed=feed, fetch_list=programs.fetch[name],
+                                            scope=scope)]
+        if not all(np.isfinite(values)):
+            raise Diverged(f"{name} returned loss {values}")
+        return values
+
+    loss = dict.fromkeys(("d_pos_loss", "d_neg_loss", "g_loss"), float("nan"))
+    if schedule.needs_losses:  # strike: forward passes on this batch decide who trains
+        loss["d_pos_loss"], loss["d_neg_loss"], loss["g_loss"] = run("losses", {"img": img, "z": z})
+    steps = schedule.steps((loss["d_pos_loss"] + loss["d_neg_loss"]) / 2, loss["g_loss"])
+    for step in steps:
+        step_loss = run(step, {"img": img} if step == "d_real" else {"z": z})[0]
+        if not schedule.needs_losses:  # strike logs the losses it decided on
+            loss[LOSS_OF_STEP[step]] = step_loss
+    loss["d_loss"] = (loss["d_pos_loss"] + loss["d_neg_loss"]) / 2
+    return loss, "".join(sorted({"D" if step.startswith("d_") else "G" for step in steps}))
+
+
+def d_outputs(exe, programs, scope, img, z):
+    """D's mean probabilities (D(x), D(G(z))) on a real batch and a noise batch, batch norm in eval mode."""
+    return [float(v) for v in exe.run(programs.losses, feed={"img": img, "z": z},
+                                      fetch_list=programs.fetch["d_outputs"], scope=scope)]
+
+
+def learning_rates(scope):
+    """{"G": rate, "D": rate}: what each Adam will use now (read from its state, so a --lr set on resume shows)."""
+    # programs._adam builds each network's optimizers under the unique_name prefix "G.opt." or "D.opt."
+    return {net: float(np.array(scope.find_var(f"{net}.opt.learning_rate_0").get_tensor()).item()) for net in "GD"}
 
 
 def write_samples(samples, path, pass_id):
@@ -133,10 +168,11 @@ def restart_loss_log(path, rows_kept):
             "d_loss": [float(r[4] or "nan") for r in rows], "g_loss": [float(r[5] or "nan") for r in rows]}
 
 
-def train(config, output_dir=".", place=None, resume=None):
+def train(config, output_dir=".", place=None, resume=None, visualdl=None):
     """Train per `config`, writing samples, losses and checkpoints under `output_dir`; `resume`: a checkpoint
-    folder to continue from. Returns (exe, programs, scope)."""
+    folder to continue from; `visualdl`: a folder for VisualDL's logs. Returns (exe, programs, scope)."""
     paddle.enable_static()
+    dashboard = VisualDLLog(visualdl) if visualdl else None  # before any work: a missing VisualDL fails now
     place = place if place is not None else make_place()
     samples_dir, params_dir = prepare_output(config, output_dir, resume is not None)
     meta = checkpoint.read_meta(resume) if resume is not None else None
@@ -166,14 +202,6 @@ def train(config, output_dir=".", place=None, resume=None):
         restart_loss_log(log_path, 0)
     last_checkpoint = resume
 
-    def run(name, feed, pass_id, batch_id):
-        values = [float(v) for v in exe.run(getattr(programs, name), feed=feed, fetch_list=programs.fetch[name],
-                                            scope=scope)]
-        if not all(np.isfinite(values)):
-            raise Diverged(f"{name} returned loss {values} at pass {pass_id}, batch {batch_id}: training diverged; "
-                           f"the last good checkpoint is {last_checkpoint or 'none yet'}; try a lower --lr")
-        return values
-
     def save(pass_id, batches_done):
         log.flush()
         os.fsync(log.fileno())
@@ -188,43 +216,43 @@ def train(config, output_dir=".", place=None, resume=None):
         checkpoint.prune(params_dir, config["keep_checkpoints"])
         return path
 
-    started, started_at = time.perf_counter(), iteration
-    with open(log_path, "a", newline="") as log, stop_after_this_iteration() as signals:
+    # The dashboard is closed (its records flushed) however the run ends: a stopped run's curves are worth most.
+    with open(log_path, "a", newline="") as log, stop_after_this_iteration() as signals, \
+            (dashboard or contextlib.nullcontext()):
         writer = csv.writer(log)
         for pass_id in range(start_pass, config["num_passes"]):
-            for batch_id in range(start_batch if pass_id == start_pass else 0, ipp):
-                img, z = next(real_batches), next(noise_batches)
-                loss = dict.fromkeys(("d_pos_loss", "d_neg_loss", "g_loss"), float("nan"))
-                if schedule.needs_losses:  # strike: forward passes on this batch decide who trains
-                    loss["d_pos_loss"], loss["d_neg_loss"], loss["g_loss"] = run("losses", {"img": img, "z": z},
-                                                                                 pass_id, batch_id)
-                steps = schedule.steps((loss["d_pos_loss"] + loss["d_neg_loss"]) / 2, loss["g_loss"])
-                for step in steps:
-                    step_loss = run(step, {"img": img} if step == "d_real" else {"z": z}, pass_id, batch_id)[0]
-                    if not schedule.needs_losses:  # strike logs the losses it decided on
-                        loss[LOSS_OF_STEP[step]] = step_loss
-                loss["d_loss"] = (loss["d_pos_loss"] + loss["d_neg_loss"]) / 2
-                trained = "".join(sorted({"D" if step.startswith("d_") else "G" for step in steps}))
+            first = start_batch if pass_id == start_pass else 0
+            with PassProgress(pass_id, ipp, first, config["log_every"]) as progress:
+                for batch_id in range(first, ipp):
+                    img, z = next(real_batches), next(noise_batches)
+                    try:
+                        loss, trained = train_step(exe, programs, scope, schedule, img, z)
+                    except Diverged as e:
+                        raise Diverged(f"{e} at pass {pass_id}, batch {batch_id}: training diverged; the last good "
+                                       f"checkpoint is {last_checkpoint or 'none yet'}; try a lower --lr") from None
 
-                writer.writerow([pass_id, batch_id, *(_fmt(loss[k]) for k in LOSS_NAMES), trained])
-                history["iteration"].append(iteration)
-                history["d_loss"].append(loss["d_loss"])
-                history["g_loss"].append(loss["g_loss"])
-                iteration += 1
-                if batch_id % config["log_every"] == 0:
-                    seconds = (time.perf_counter() - started) / (iteration - started_at)
-                    print(f"Pass {pass_id}, Batch {batch_id}: " + ", ".join(f"{k} {loss[k]:.4f}" for k in LOSS_NAMES)
-                          + f", trained {trained} ({seconds:.3f} s/iter)", flush=True)
-                if signals and batch_id + 1 < ipp:  # at a pass's end the pass checkpoint below does it
-                    print(f"{signal.Signals(signals[0]).name}: writing a checkpoint (Ctrl-C again to stop at once)",
-                          flush=True)
-                    last_checkpoint = save(pass_id, batch_id + 1)
-                    raise Interrupted(signals[0], f"stopped in pass {pass_id} after {batch_id + 1} batches; checkpoint "
-                                      f"{last_checkpoint}; continue with: {resume_command(config, output_dir)}")
+                    writer.writerow([pass_id, batch_id, *(_fmt(loss[k]) for k in LOSS_NAMES), trained])
+                    history["iteration"].append(iteration)
+                    history["d_loss"].append(loss["d_loss"])
+                    history["g_loss"].append(loss["g_loss"])
+                    if dashboard and batch_id % config["log_every"] == 0:
+                        dashboard.iteration(iteration, loss, *d_outputs(exe, programs, scope, img, z))
+                    iteration += 1
+                    progress.update(batch_id, loss, trained)
+                    if signals and batch_id + 1 < ipp:  # at a pass's end the pass checkpoint below does it
+                        progress.write(f"{signal.Signals(signals[0]).name}: writing a checkpoint "
+                                       "(Ctrl-C again to stop at once)")
+                        last_checkpoint = save(pass_id, batch_id + 1)
+                        raise Interrupted(signals[0], f"stopped in pass {pass_id} after {batch_id + 1} batches; "
+                                          f"checkpoint {last_checkpoint}; continue with: "
+                                          f"{resume_command(config, output_dir)}")
 
-            write_samples(generate(exe, programs, scope, test_z), samples_dir / f"train_pass{pass_id}.png", pass_id)
+            samples = generate(exe, programs, scope, test_z)
+            write_samples(samples, samples_dir / f"train_pass{pass_id}.png", pass_id)
             plots.save_loss_curve(history["iteration"], history["d_loss"], history["g_loss"],
                                   samples_dir / "loss.png")
+            if dashboard:
+                dashboard.pass_end(pass_id, learning_rates(scope), samples)
             last_checkpoint = save(pass_id, ipp)
             if signals:
                 raise Interrupted(signals[0], f"stopped after pass {pass_id}; checkpoint {last_checkpoint}; "
@@ -296,6 +324,8 @@ def parse_args(argv=None):
     parser.add_argument("--keep_checkpoints", type=int, metavar="K", help="keep only the newest K checkpoints")
     parser.add_argument("--model_dir", help="generate only: write generated_{d}_samples.png from this checkpoint")
     parser.add_argument("--no_download", action="store_true", help="fail instead of fetching a missing data set")
+    parser.add_argument("--visualdl", metavar="DIR", help="also log losses, D's outputs, learning rates and samples "
+                        "for VisualDL in DIR (pip install visualdl)")
     return parser.parse_args(argv)
 
 
@@ -334,7 +364,7 @@ def main(argv=None):
         config, resume = config_from_args(args)
         if not args.no_download:
             fetch.fetch_missing(config)  # what data/get_{d}_data.sh does, when the reader's files are absent
-        train(config, args.output_dir, place, resume)
+        train(config, args.output_dir, place, resume, args.visualdl)
     except (ConfigError, DeviceError, OutputError, readers.DataError, checkpoint.CheckpointError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

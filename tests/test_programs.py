@@ -143,3 +143,16 @@ def test_same_seed_same_initial_parameters():
     other = setup(tiny_config("mnist", seed=8))
     c = snapshot(other[1], params)
     assert not np.array_equal(a["G.gen_layer_h1.w"], c["G.gen_layer_h1.w"])
+
+
+def test_d_outputs_are_ds_probabilities_on_the_same_batches_as_the_losses():
+    config = tiny_config("uniform", batch_size=1)
+    programs, scope, exe = setup(config)
+    img = uniform_data(1, seed=0)[None, 0].astype("float32")
+    z = next(NoiseBatches("normal", 1, config["noise_dim"], seed=0))
+    feed = {"img": img, "z": z}
+    d_pos, d_neg, _ = exe.run(programs.losses, feed=feed, fetch_list=programs.fetch["losses"], scope=scope)
+    d_x, d_gz = exe.run(programs.losses, feed=feed, fetch_list=programs.fetch["d_outputs"], scope=scope)
+    # One sample each: d_pos_loss = -log D(x) and d_neg_loss = -log(1 - D(G(z))).
+    np.testing.assert_allclose(float(d_x), np.exp(-float(d_pos)), rtol=1e-5)
+    np.testing.assert_allclose(float(d_gz), 1 - np.exp(-float(d_neg)), rtol=1e-5)

@@ -1,0 +1,46 @@
+"""`--visualdl DIR`: training curves and sample pictures for VisualDL, Paddle's dashboard (`visualdl --logdir DIR`).
+
+Logged: the four losses and D's mean outputs D(x), D(G(z)) every `log_every` iterations (step = iteration), and
+each pass the learning rates and the fixed-noise sample picture (step = pass). VisualDL is an optional extra
+(`pip install visualdl`, or `pip install -e .[vis]`): training without `--visualdl` never imports it.
+"""
+import math
+
+from . import plots
+from .config import ConfigError
+from .progress import LOSS_NAMES
+
+
+class VisualDLLog:
+    """A VisualDL LogWriter with the tags of this trainer: loss/*, D/*, lr/*, samples."""
+
+    def __init__(self, logdir):
+        try:
+            from visualdl import LogWriter
+        except ImportError as e:
+            raise ConfigError(f"--visualdl needs VisualDL ({e}): pip install visualdl, or pip install -e .[vis]") \
+                from None
+        self.writer = LogWriter(logdir=str(logdir))
+
+    def iteration(self, step, loss, d_real, d_fake):
+        """The losses (those computed this iteration) and D's mean outputs on the real and the fake batch."""
+        for name in LOSS_NAMES:
+            if not math.isnan(loss[name]):  # e.g. kstep computes only the loss of the network it trains
+                self.writer.add_scalar(tag=f"loss/{name}", step=step, value=loss[name])
+        self.writer.add_scalar(tag="D/D(x)", step=step, value=d_real)
+        self.writer.add_scalar(tag="D/D(G(z))", step=step, value=d_fake)
+
+    def pass_end(self, pass_id, learning_rates, samples):
+        """Each network's learning rate and the pass's sample picture."""
+        for net, lr in learning_rates.items():
+            self.writer.add_scalar(tag=f"lr/{net}", step=pass_id, value=lr)
+        self.writer.add_image(tag="samples", img=plots.sample_picture(samples, f"pass {pass_id}"), step=pass_id)
+
+    def close(self):
+        self.writer.close()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()

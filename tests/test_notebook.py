@@ -1,0 +1,48 @@
+"""The course notebook runs top to bottom on a tiny synthetic MNIST, and its visible loop is train()'s loop."""
+import os
+import pickle
+from pathlib import Path
+
+import numpy as np
+import paddle
+import pytest
+from conftest import tiny_config, write_mnist
+
+from paddle_gan.train import train
+
+nbformat = pytest.importorskip("nbformat")
+nbclient = pytest.importorskip("nbclient")
+
+ROOT = Path(__file__).resolve().parent.parent
+NOTEBOOK = ROOT / "notebooks" / "gan_mnist.ipynb"
+
+
+@pytest.mark.slow
+def test_notebook_runs_and_trains_what_train_trains(tmp_path):
+    data = tmp_path / "mnist_data"
+    write_mnist(data, n=40)
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    # As papermill would: the test's values after the notebook's own.
+    parameters.source += (f"\nDATA_DIR = {str(data)!r}\nNUM_PASSES = 2\nITERS_PER_PASS = 3\nBATCH_SIZE = 8\n"
+                          f"SEED = 7\nOUTPUT_DIR = {str(tmp_path / 'nb')!r}\n")
+    # The kernel imports this checkout's paddle_gan, whatever else is installed. Any cell error raises here.
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
+    nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
+                            resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute(env=env)
+
+    pictures = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
+    assert len(pictures) == 1 + 2 + 1 + 1  # real data, one grid per pass, the loss curve, the generated grid
+    text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
+    assert f"paddle {paddle.__version__} | paddle_gan" in text  # the kernel ran this environment's Paddle
+    assert "D(x) = " in text and "生成的图片: (64, 1, 28, 28)" in text
+
+    # The same config through train(): the notebook's checkpoint must hold the same weights, bit for bit on CPU.
+    config = tiny_config("mnist", data_dir=str(data), num_passes=2, iters_per_pass=3, batch_size=8, seed=7,
+                         log_every=100)
+    train(config, tmp_path / "cli")
+    name = "mnist_params/pass-00001/model.pdparams"
+    ours, theirs = (pickle.loads((tmp_path / run / name).read_bytes()) for run in ("nb", "cli"))
+    assert ours.keys() == theirs.keys()
+    for key in ours:
+        np.testing.assert_array_equal(ours[key], theirs[key], err_msg=key)
