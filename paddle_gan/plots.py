@@ -98,3 +98,38 @@ def loss_figure(iterations, d_loss, g_loss):
 def save_loss_curve(iterations, d_loss, g_loss, path):
     """Write `loss_figure(...)` as a PNG."""
     loss_figure(iterations, d_loss, g_loss).savefig(path, dpi=100)
+
+
+METRIC_PANELS = {  # one panel per line: (metrics drawn in it, y-axis label, log scale)
+    "fid": (("fid",), "FID (lower is better)", True),
+    "inception_score": (("inception_score",), "Inception Score (10 at best)", False),
+    "precision": (("precision", "recall"), "precision, recall", False),
+    "energy_distance": (("energy_distance",), "energy distance to U[0,1)² (lower is better)", True),
+    "inside": (("inside", "grid_coverage"), "share inside, 10×10 coverage", False),
+}
+
+
+def metrics_figure(x, rows, xlabel, floor=None):
+    """Sample quality over training: FID, IS and precision/recall for images, energy distance and coverage for the
+    uniform toy (whichever `rows`, dicts of metrics, hold), against `x` (iterations or seconds). `floor`: the
+    metrics of real data, drawn as dashed lines."""
+    panels = [panel for key, panel in METRIC_PANELS.items() if key in rows[0]]
+    fig = Figure(figsize=(5 * len(panels), 3.8))
+    for ax, (keys, ylabel, log) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels):
+        for i, key in enumerate(keys):
+            color = f"C{i}"
+            ax.plot(x, [float(row[key]) for row in rows], marker="o", markersize=3, color=color, label=key)
+            if floor and key in floor:
+                ax.axhline(floor[key], color=color, linestyle="--", linewidth=0.8, label=f"{key}, real data")
+        if log:
+            ax.set_yscale("log")
+        ax.set_xlabel(xlabel)
+        ax.set_ylabel(ylabel)
+        ax.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+def save_metrics_plot(x, rows, xlabel, path, floor=None):
+    """Write `metrics_figure(...)` as a PNG."""
+    metrics_figure(x, rows, xlabel, floor).savefig(path, dpi=100)

@@ -2,7 +2,8 @@
 
 The loop of the tutorials: each iteration reads a real batch and a noise batch, asks the schedule which programs
 to run (d_fake, d_real, g), and runs them with the Executor. After each pass it draws samples from a fixed noise
-batch, writes the loss log, and saves a checkpoint. Progress shows as a bar on a terminal or in a notebook, as a
+batch, writes the loss log, and saves a checkpoint; with `--eval_every_pass` it also scores samples with
+paddle_gan.evaluate (FID, IS, modes... in metrics.csv and metrics.png). Progress shows as a bar on a terminal or in a notebook, as a
 line every `log_every` iterations otherwise (progress.py); `--visualdl DIR` also logs for VisualDL.
 
 Nothing is lost: `--resume` continues from a checkpoint exactly as if the run had never stopped; Ctrl-C or SIGTERM
@@ -22,10 +23,10 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from . import checkpoint, fetch, plots, readers
+from . import checkpoint, evaluate, fetch, plots, readers
 from .config import DATASETS, ConfigError, conf_path, load_config, parse_override, updated
 from .device import DeviceError, make_place
-from .generate import load_generator
+from .generate import load_generator, sample
 from .progress import LOSS_NAMES, PassProgress
 from .programs import build_programs
 from .schedules import make_schedule
@@ -34,6 +35,7 @@ from .visualdl_log import VisualDLLog
 LOSS_COLUMNS = ("pass", "iteration", *LOSS_NAMES, "trained")
 LOSS_OF_STEP = {"d_real": "d_pos_loss", "d_fake": "d_neg_loss", "g": "g_loss"}
 FIXED_NOISE_SEED_OFFSET = 1000  # the fixed sample noise has its own stream, apart from the training noise
+EVAL_NOISE_SEED_OFFSET = 2000   # so has the noise of the per-pass evaluation: every pass is scored on the same z
 
 
 def fixed_noise(config):
@@ -168,11 +170,51 @@ def restart_loss_log(path, rows_kept):
             "d_loss": [float(r[4] or "nan") for r in rows], "g_loss": [float(r[5] or "nan") for r in rows]}
 
 
-def train(config, output_dir=".", place=None, resume=None, visualdl=None):
+def restart_metrics_log(path, iterations_done):
+    """The per-pass metrics of a resumed run: the rows of passes it finished before `iterations_done`."""
+    rows = []
+    if path.is_file():
+        with open(path, newline="") as f:
+            rows = [row for row in csv.DictReader(f) if int(row["iteration"]) <= iterations_done]
+    if rows:
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    elif path.exists():
+        path.unlink()
+    return [{k: float(v) for k, v in row.items()} for row in rows]
+
+
+def evaluate_pass(exe, programs, scope, config, n, pass_id, iteration, metrics_rows, samples_dir):
+    """Score `n` samples of the generator as it is now (always the same noise), append the scores to
+    metrics.csv and redraw metrics.png."""
+    samples = sample(exe, programs, scope, config, n, config["seed"] + EVAL_NOISE_SEED_OFFSET)
+    metrics = evaluate.evaluate_samples(config["dataset"], samples, config["data_dir"])
+    row = {"pass": pass_id, "iteration": iteration, **{k: metrics[k] for k in evaluate.SUMMARY[config["dataset"]]}}
+    path = samples_dir / "metrics.csv"
+    new_file = not path.is_file()
+    with open(path, "a", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(row))
+        if new_file:
+            writer.writeheader()
+        writer.writerow(row)
+    metrics_rows.append(row)
+    plots.save_metrics_plot([r["iteration"] for r in metrics_rows], metrics_rows, "iteration",
+                            samples_dir / "metrics.png")
+    print(f"Pass {pass_id}: {evaluate.summary_line(metrics)} ({n} samples)", flush=True)
+    return row
+
+
+def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_samples=0):
     """Train per `config`, writing samples, losses and checkpoints under `output_dir`; `resume`: a checkpoint
-    folder to continue from; `visualdl`: a folder for VisualDL's logs. Returns (exe, programs, scope)."""
+    folder to continue from; `visualdl`: a folder for VisualDL's logs; `eval_samples`: if not 0, score that many
+    samples after every pass (paddle_gan.evaluate). Returns (exe, programs, scope)."""
     paddle.enable_static()
     dashboard = VisualDLLog(visualdl) if visualdl else None  # before any work: a missing VisualDL fails now
+    if eval_samples and config["dataset"] not in evaluate.DATASETS:
+        raise ConfigError(f"--eval_every_pass: paddle_gan.evaluate has no metrics for {config['dataset']} "
+                          f"(it knows {', '.join(evaluate.DATASETS)}); train without it")
     place = place if place is not None else make_place()
     samples_dir, params_dir = prepare_output(config, output_dir, resume is not None)
     meta = checkpoint.read_meta(resume) if resume is not None else None
@@ -180,6 +222,10 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None):
         checkpoint.check_network(resume, meta["config"], config)
 
     real_batches = readers.real_batches(config)  # reads the data first: a missing file fails now
+    if eval_samples and config["dataset"] in evaluate.IMAGE_DATASETS:
+        # The classifier and the test set's statistics now, not after the first pass: training a missing
+        # classifier takes minutes, and a missing test set should stop the run before it starts.
+        evaluate.reference(config["dataset"], config["data_dir"], log=lambda m: print(m, flush=True))
     noise_batches = readers.NoiseBatches(config["noise"], config["batch_size"], config["noise_dim"], config["seed"] + 2)
     test_z = fixed_noise(config)
 
@@ -200,6 +246,7 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None):
         history = restart_loss_log(log_path, iteration)
     else:
         restart_loss_log(log_path, 0)
+    metrics_rows = restart_metrics_log(samples_dir / "metrics.csv", iteration)
     last_checkpoint = resume
 
     def save(pass_id, batches_done):
@@ -253,6 +300,9 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None):
                                   samples_dir / "loss.png")
             if dashboard:
                 dashboard.pass_end(pass_id, learning_rates(scope), samples)
+            if eval_samples:
+                evaluate_pass(exe, programs, scope, config, eval_samples, pass_id, iteration, metrics_rows,
+                              samples_dir)
             last_checkpoint = save(pass_id, ipp)
             if signals:
                 raise Interrupted(signals[0], f"stopped after pass {pass_id}; checkpoint {last_checkpoint}; "
@@ -324,6 +374,9 @@ def parse_args(argv=None):
     parser.add_argument("--keep_checkpoints", type=int, metavar="K", help="keep only the newest K checkpoints")
     parser.add_argument("--model_dir", help="generate only: write generated_{d}_samples.png from this checkpoint")
     parser.add_argument("--no_download", action="store_true", help="fail instead of fetching a missing data set")
+    parser.add_argument("--eval_every_pass", nargs="?", type=int, const=10000, default=0, metavar="N",
+                        help="after every pass, score N samples (default 10000) with paddle_gan.evaluate into "
+                             "{d}_samples/metrics.csv and metrics.png (mnist, fashion_mnist, uniform)")
     parser.add_argument("--visualdl", metavar="DIR", help="also log losses, D's outputs, learning rates and samples "
                         "for VisualDL in DIR (pip install visualdl)")
     return parser.parse_args(argv)
@@ -364,8 +417,9 @@ def main(argv=None):
         config, resume = config_from_args(args)
         if not args.no_download:
             fetch.fetch_missing(config)  # what data/get_{d}_data.sh does, when the reader's files are absent
-        train(config, args.output_dir, place, resume, args.visualdl)
-    except (ConfigError, DeviceError, OutputError, readers.DataError, checkpoint.CheckpointError) as e:
+        train(config, args.output_dir, place, resume, args.visualdl, args.eval_every_pass)
+    except (ConfigError, DeviceError, OutputError, readers.DataError, checkpoint.CheckpointError,
+            evaluate.EvaluateError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Diverged as e:

@@ -10,6 +10,7 @@ import pytest
 from conftest import tiny_config
 
 from paddle_gan import evaluate
+from paddle_gan.config import ConfigError
 from paddle_gan.fetch import idx_bytes
 from paddle_gan.train import train
 
@@ -265,3 +266,56 @@ def test_cli_says_how_to_fix_a_missing_data_set(tmp_path):
                           str(tmp_path), cwd=tmp_path)
     assert result.returncode != 0 and len(result.stderr.strip().splitlines()) == 1
     assert "not found" in result.stderr
+
+
+# --- train --eval_every_pass ------------------------------------------------------------------------------------
+
+def read_rows(path):
+    import csv
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def test_eval_every_pass_logs_the_scores_of_each_pass_checkpoint(labelled, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)  # the classifier cache goes to ./data/classifiers, here a fresh one
+    config = tiny_config("mnist", data_dir=str(labelled), iters_per_pass=2, num_passes=2, schedule="alternate")
+    train(config, tmp_path, eval_samples=40)
+    out = capsys.readouterr().out
+    assert "training the mnist classifier" in out  # built before the first pass, and said so
+
+    rows = read_rows(tmp_path / "mnist_samples" / "metrics.csv")
+    assert [(r["pass"], r["iteration"]) for r in rows] == [("0", "2"), ("1", "4")]
+    assert set(rows[0]) == {"pass", "iteration", *evaluate.IMAGE_SUMMARY}
+    assert (tmp_path / "mnist_samples" / "metrics.png").stat().st_size > 0
+    assert out.count("Pass 1: FID ") == 1
+
+    # Each row scores the generator saved in that pass's checkpoint, on the evaluation's fixed noise.
+    from paddle_gan.generate import load_generator, sample
+    from paddle_gan.train import EVAL_NOISE_SEED_OFFSET
+    for row in rows:
+        exe, programs, scope, saved = load_generator(tmp_path / "mnist_params" / f"pass-0000{row['pass']}")
+        samples = sample(exe, programs, scope, saved, 40, saved["seed"] + EVAL_NOISE_SEED_OFFSET)
+        again = evaluate.evaluate_samples("mnist", samples, labelled)
+        assert float(row["fid"]) == pytest.approx(again["fid"], rel=1e-6)
+        assert int(row["modes"]) == again["modes"]
+    assert rows[0]["fid"] != rows[1]["fid"]  # the generator moved between the passes
+
+
+def test_eval_every_pass_on_resume_keeps_the_rows_of_finished_passes(tmp_path):
+    config = tiny_config("uniform", num_passes=2)
+    train(config, tmp_path, eval_samples=200)
+    first = read_rows(tmp_path / "uniform_samples" / "metrics.csv")
+    assert len(first) == 2 and set(first[0]) == {"pass", "iteration", "inside", "grid_coverage", "energy_distance"}
+
+    again = tmp_path / "again"
+    train(dict(config, num_passes=1), again, eval_samples=200)
+    train(config, again, resume=again / "uniform_params" / "pass-00000", eval_samples=200)
+    assert read_rows(again / "uniform_samples" / "metrics.csv") == first  # no row lost, none doubled
+
+
+def test_eval_every_pass_refuses_a_data_set_without_metrics(tmp_path):
+    from conftest import write_cifar
+    write_cifar(tmp_path / "cifar")
+    with pytest.raises(ConfigError, match="no metrics for cifar"):
+        train(tiny_config("cifar", data_dir=str(tmp_path / "cifar")), tmp_path, eval_samples=100)
+    assert not (tmp_path / "cifar_params").exists() or not any((tmp_path / "cifar_params").iterdir())
