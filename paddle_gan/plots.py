@@ -119,7 +119,7 @@ def metrics_figure(x, rows, xlabel, floor=None):
         for i, key in enumerate(keys):
             color = f"C{i}"
             ax.plot(x, [float(row[key]) for row in rows], marker="o", markersize=3, color=color, label=key)
-            if floor and key in floor:
+            if floor and key in floor and (floor[key] > 0 or not log):  # real data's energy distance can be < 0
                 ax.axhline(floor[key], color=color, linestyle="--", linewidth=0.8, label=f"{key}, real data")
         if log:
             ax.set_yscale("log")

@@ -21,3 +21,19 @@ def test_png_files(tmp_path):
     save_scatter(np.random.default_rng(0).random((50, 2)), tmp_path / "s.png", "t")
     save_loss_curve([0, 1, 2], [0.7, float("nan"), 0.6], [0.6, 0.7, float("nan")], tmp_path / "l.png")
     assert imread(tmp_path / "s.png").shape[2] in (3, 4) and (tmp_path / "l.png").stat().st_size > 1000
+
+
+def test_metrics_figure_draws_the_panels_of_the_metrics_it_is_given():
+    from paddle_gan.plots import metrics_figure
+    images = [{"fid": 300.0, "inception_score": 2.0, "precision": 0.8, "recall": 0.0},
+              {"fid": 12.0, "inception_score": 8.5, "precision": 0.7, "recall": 0.4}]
+    fig = metrics_figure([1, 2], images, "minutes", floor={"fid": 1.1, "inception_score": 9.8, "recall": 0.87})
+    fid, score, pr = fig.axes
+    assert fid.get_yscale() == "log" and score.get_yscale() == "linear"
+    assert list(fid.lines[0].get_ydata()) == [300.0, 12.0] and fid.lines[1].get_ydata()[0] == 1.1  # the floor
+    assert [line.get_label() for line in pr.lines] == ["precision", "recall", "recall, real data"]
+
+    toy = [{"inside": 0.5, "grid_coverage": 0.6, "energy_distance": 0.2}]
+    energy, share = metrics_figure([0], toy, "iteration", floor={"energy_distance": -1e-4}).axes
+    assert len(energy.lines) == 1  # a negative real-data distance (unbiased estimate) has no place on a log axis
+    assert [line.get_label() for line in share.lines] == ["inside", "grid_coverage"]
