@@ -53,8 +53,9 @@ def main():
     parser.add_argument("--batch_size", type=int, default=128)
     parser.add_argument("-o", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     args = parser.parse_args()
-    train_args = ["--schedule", args.schedule, "--batch_size", str(args.batch_size), "-o", f"log_every={math.gcd(*args.iters)}",
-                  *(x for o in args.overrides for x in ("-o", o))]
+    # Progress lines at both iteration counts: log_every divides both.
+    train_args = ["--schedule", args.schedule, "--batch_size", str(args.batch_size),
+                  "-o", f"log_every={math.gcd(*args.iters)}", *(x for o in args.overrides for x in ("-o", o))]
     extra = args.iters[1] - args.iters[0]
     rows = []
     for nproc in args.nproc:

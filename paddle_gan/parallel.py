@@ -45,10 +45,13 @@ def rank():
     return int(os.environ.get("PADDLE_TRAINER_ID", "0"))
 
 
-def connect(config):
+def connect(config, place):
     """Join the other processes; call before paddle.enable_static(). Nothing to do in a single process."""
     if world_size() == 1:
         return
+    if not isinstance(place, paddle.CPUPlace):  # each rank would need its own GPU and NCCL: never run here
+        raise ParallelError("several processes are supported on CPU only (multi-GPU training is untested); "
+                            "add --use_gpu 0, or train in one process")
     if config["batch_size"] % world_size():
         raise ParallelError(f"batch_size {config['batch_size']} does not split over {world_size()} processes; "
                             f"choose a multiple of {world_size()} (it is the global batch, shared out evenly)")

@@ -215,14 +215,14 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
     """Train per `config`, writing samples, losses and checkpoints under `output_dir`; `resume`: a checkpoint
     folder to continue from; `visualdl`: a folder for VisualDL's logs; `eval_samples`: if not 0, score that many
     samples after every pass (paddle_gan.evaluate). Returns (exe, programs, scope)."""
-    parallel.connect(config)  # with several processes: before static mode (parallel.py)
+    place = place if place is not None else make_place()
+    parallel.connect(config, place)  # with several processes: before static mode (parallel.py)
     paddle.enable_static()
     writes = parallel.rank() == 0  # with several processes, rank 0 alone writes samples, logs and checkpoints
-    dashboard = VisualDLLog(visualdl) if visualdl and writes else None  # before any work: a missing VisualDL fails now
+    dashboard = VisualDLLog(visualdl) if visualdl and writes else None  # first: a missing VisualDL fails now
     if eval_samples and config["dataset"] not in evaluate.DATASETS:
         raise ConfigError(f"--eval_every_pass: paddle_gan.evaluate has no metrics for {config['dataset']} "
                           f"(it knows {', '.join(evaluate.DATASETS)}); train without it")
-    place = place if place is not None else make_place()
     samples_dir, params_dir = Path(output_dir) / config["samples_dir"], Path(output_dir) / config["params_dir"]
     if writes:
         prepare_output(config, output_dir, resume is not None)
@@ -249,13 +249,13 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
 
     iteration, start_pass, start_batch = 0, 0, 0
     log_path = samples_dir / "losses.csv"
-    history = {"iteration": [], "d_loss": [], "g_loss": []}
+    history, metrics_rows = {"iteration": [], "d_loss": [], "g_loss": []}, []
     if meta:
         iteration, start_pass, start_batch = resume_from(resume, meta, config, scope, place,
                                                          (real_batches, noise_batches, schedule))
-    if writes:
-        history = restart_loss_log(log_path, iteration)  # a fresh run: iteration 0, an empty log
-    metrics_rows = restart_metrics_log(samples_dir / "metrics.csv", iteration) if writes else []
+    if writes:  # a fresh run: iteration 0, empty logs
+        history = restart_loss_log(log_path, iteration)
+        metrics_rows = restart_metrics_log(samples_dir / "metrics.csv", iteration)
     last_checkpoint = resume
 
     def save(pass_id, batches_done):

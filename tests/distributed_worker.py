@@ -44,7 +44,7 @@ def train_and_dump(out, argv):
 def step(out):
     config, _ = config_from_args(parse_args(["-d", "uniform", "-o", "d_batch_norm=false", "--batch_size",
                                              str(STEP_BATCH), "--seed", "3"]))
-    parallel.connect(config)
+    parallel.connect(config, paddle.CPUPlace())
     paddle.enable_static()
     paddle.seed(config["seed"])
     programs = build_programs(config)
