@@ -3,8 +3,9 @@
     distributed_worker.py train OUT CLI-ARGS...  train as `python -m paddle_gan.train CLI-ARGS` would, into
                                                  OUT/rank{r}/, then dump every parameter to OUT/params-rank{r}.npz
     distributed_worker.py step OUT               one d_real step of the uniform toy without batch norm in D, on
-                                                 this rank's share of a fixed batch: D's averaged gradients and
-                                                 D's parameters after the step to OUT/step-rank{r}.npz
+                                                 this rank's share of a fixed batch, then one d_fake step: D's
+                                                 averaged gradients, D's parameters after d_real and G's first
+                                                 batch-norm moving mean after d_fake to OUT/step-rank{r}.npz
 
 Run without the launcher, `step` is the single process on the whole batch that the test compares with.
 The dumps are test-only: paddle_gan's ranks other than 0 write nothing.
@@ -65,8 +66,14 @@ def step(out):
     grad_values = exe.run(grads_program, feed={"img": mine}, fetch_list=grads, scope=scope)
     exe.run(programs.d_real, feed={"img": mine}, fetch_list=programs.fetch["d_real"], scope=scope)
     after = {name: np.array(scope.find_var(name).get_tensor()) for name in names}
+    # G's first batch norm sees the same inputs however the batch is split: its moving mean, averaged over the
+    # ranks, is the whole batch's (its variance is not: each rank's misses the spread between the shares).
+    z = np.random.default_rng(1).standard_normal((STEP_BATCH, config["noise_dim"]), dtype=np.float32)
+    exe.run(programs.d_fake, feed={"z": z[parallel.rank() * rows:(parallel.rank() + 1) * rows]},
+            fetch_list=programs.fetch["d_fake"], scope=scope)
+    moving_mean = np.array(scope.find_var("G.gen_layer_hidden_bn_mean").get_tensor())
     np.savez(out / f"step-rank{parallel.rank()}.npz", **{f"grad:{n}": g for n, g in zip(names, grad_values)},
-             **{f"param:{n}": v for n, v in after.items()})
+             **{f"param:{n}": v for n, v in after.items()}, moving_mean=moving_mean)
     return 0
 
 

@@ -103,7 +103,8 @@ def test_two_rank_run_resumes_exactly(two_rank_run, tmp_path):
 
 @pytest.mark.slow
 def test_averaged_gradient_is_the_whole_batch_gradient(tmp_path):
-    """Without batch norm in D, d_real on two halves of a batch is d_real on the whole batch in one process."""
+    """Without batch norm in D, d_real on two halves of a batch is d_real on the whole batch in one process; and
+    the averaged moving mean of a batch norm is the whole batch's."""
     launch(tmp_path, "step", str(tmp_path))
     (tmp_path / "single").mkdir()
     subprocess.run([sys.executable, str(WORKER), "step", str(tmp_path / "single")], env=ENV, check=True,
