@@ -1,7 +1,8 @@
 """What each process runs in tests/test_distributed.py, under `python -m paddle.distributed.launch`.
 
     distributed_worker.py train OUT CLI-ARGS...  train as `python -m paddle_gan.train CLI-ARGS` would, into
-                                                 OUT/rank{r}/, then dump every parameter to OUT/params-rank{r}.npz
+                                                 OUT/rank{r}/, then dump every parameter to OUT/params-rank{r}.npz;
+                                                 with NAN_ON_RANK=r in the environment, rank r's images are NaN
     distributed_worker.py step OUT               one d_real step of the uniform toy without batch norm in D, on
                                                  this rank's share of a fixed batch, then one d_fake step: D's
                                                  averaged gradients, D's parameters after d_real and G's first
@@ -19,9 +20,9 @@ import paddle_gan  # noqa: F401,I001  first: it sets Paddle's environment before
 import numpy as np
 import paddle
 
-from paddle_gan import checkpoint, nets, parallel
+from paddle_gan import checkpoint, nets, parallel, readers
 from paddle_gan.programs import build_programs, get_params
-from paddle_gan.train import Interrupted, config_from_args, parse_args, train
+from paddle_gan.train import Diverged, Interrupted, config_from_args, parse_args, train
 
 STEP_BATCH = 16
 
@@ -33,11 +34,17 @@ def dump(path, scope, names):
 def train_and_dump(out, argv):
     args = parse_args([*argv, "--output_dir", str(out / f"rank{parallel.rank()}")])
     config, resume = config_from_args(args)
+    if os.environ.get("NAN_ON_RANK") == str(parallel.rank()):  # this rank's images turn NaN
+        images = readers.mnist_images
+        readers.mnist_images = lambda *args: images(*args) * np.float32("nan")
     try:
         _, programs, scope = train(config, args.output_dir, paddle.CPUPlace(), resume)
     except Interrupted as e:
         print(e, file=sys.stderr)
         return 128 + e.signum
+    except Diverged as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 3
     dump(out / f"params-rank{parallel.rank()}.npz", scope, checkpoint.persistable_names(programs)[0])
     return 0
 

@@ -14,6 +14,7 @@ from conftest import tiny_config, write_mnist
 
 from paddle_gan import checkpoint, parallel, readers
 from paddle_gan.programs import build_programs
+from paddle_gan.train import train
 
 import paddle
 
@@ -27,10 +28,10 @@ def launch_command(out, *args):
             str(out / "log"), str(WORKER), *args]
 
 
-def launch(out, *args):
+def launch(out, *args, env=ENV, returncode=0):
     """Run the worker on 2 ranks; a deadlock fails the test at the timeout instead of hanging it."""
-    result = subprocess.run(launch_command(out, *args), cwd=out, env=ENV, capture_output=True, text=True, timeout=180)
-    assert result.returncode == 0, worker_logs(out)
+    result = subprocess.run(launch_command(out, *args), cwd=out, env=env, capture_output=True, text=True, timeout=180)
+    assert (result.returncode == 0) == (returncode == 0), worker_logs(out)
     return result
 
 
@@ -99,6 +100,25 @@ def test_two_rank_run_resumes_exactly(two_rank_run, tmp_path):
     for a, b in ((np.load(two_rank_run / f"params-rank{r}.npz"), np.load(tmp_path / f"params-rank{r}.npz"))
                  for r in (0, 1)):
         assert all(np.array_equal(a[name], b[name]) for name in a)
+
+    # The checkpoint does not depend on the number of processes: one process continues it too.
+    config = tiny_config("mnist", data_dir=str(two_rank_run / "data"), num_passes=2, schedule="strike")
+    train(config, tmp_path / "rank0", paddle.CPUPlace(), resume=first_pass)
+    assert len((tmp_path / "rank0" / "mnist_samples" / "losses.csv").read_text().splitlines()) == 1 + 6
+
+
+@pytest.mark.slow
+def test_nan_images_on_one_rank_stop_both_alike(tmp_path):
+    write_mnist(tmp_path / "data", n=64)
+    launch(tmp_path, "train", str(tmp_path), *mnist_args(tmp_path / "data", 1), "--schedule", "alternate",
+           env={**ENV, "NAN_ON_RANK": "1"}, returncode=3)
+    # The ReLUs turn NaN activations into 0, so the losses may stay finite while D's weights do not: then the
+    # check before the checkpoint stops the run, on rank 0 and on rank 1 alike.
+    errors = [[line.replace("/rank1/", "/rank0/") for line in (tmp_path / "log" / f"workerlog.{r}").read_text()
+               .splitlines() if line.startswith("error: ")] for r in (0, 1)]
+    assert errors[0] == errors[1] and len(errors[0]) == 1, worker_logs(tmp_path)
+    assert "training diverged" in errors[0][0]
+    assert not (tmp_path / "rank0" / "mnist_params" / "pass-00000").exists()
 
 
 @pytest.mark.slow
