@@ -40,7 +40,9 @@ def run(nproc, iters, args, folder):
         command = [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", str(nproc),
                    "--log_dir", str(folder / "log"), *command]
     print(f"load average {os.getloadavg()[0]:.2f}: {nproc} process(es), {iters[1] + 1} iterations", flush=True)
-    out = subprocess.run(command, cwd=ROOT, check=True, capture_output=True, text=True).stdout
+    # In the temporary folder, so that nothing a run writes (Paddle 2.6's http.log, for one) lands in the project.
+    out = subprocess.run(command, cwd=folder, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True,
+                         capture_output=True, text=True).stdout
     log = out if nproc == 1 else (folder / "log" / "workerlog.0").read_text()
     return seconds_at(log, iters[1]) - seconds_at(log, iters[0])
 
@@ -55,7 +57,8 @@ def main():
     args = parser.parse_args()
     # Progress lines at both iteration counts: log_every divides both.
     train_args = ["--schedule", args.schedule, "--batch_size", str(args.batch_size),
-                  "-o", f"log_every={math.gcd(*args.iters)}", *(x for o in args.overrides for x in ("-o", o))]
+                  "-o", f"log_every={math.gcd(*args.iters)}", "-o", f"data_dir={ROOT / 'data' / 'mnist_data'}",
+                  *(x for o in args.overrides for x in ("-o", o))]
     extra = args.iters[1] - args.iters[0]
     rows = []
     for nproc in args.nproc:

@@ -127,8 +127,8 @@ def test_averaged_gradient_is_the_whole_batch_gradient(tmp_path):
     the averaged moving mean of a batch norm is the whole batch's."""
     launch(tmp_path, "step", str(tmp_path))
     (tmp_path / "single").mkdir()
-    subprocess.run([sys.executable, str(WORKER), "step", str(tmp_path / "single")], env=ENV, check=True,
-                   capture_output=True, timeout=120)
+    subprocess.run([sys.executable, str(WORKER), "step", str(tmp_path / "single")], cwd=tmp_path, env=ENV,
+                   check=True, capture_output=True, timeout=120)
     ranks = [np.load(tmp_path / f"step-rank{r}.npz") for r in (0, 1)]
     single = np.load(tmp_path / "single" / "step-rank0.npz")
     assert sorted(single) == sorted(ranks[0]) and any(k.startswith("grad:") for k in single)
