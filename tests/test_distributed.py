@@ -9,14 +9,13 @@ import time
 from pathlib import Path
 
 import numpy as np
+import paddle
 import pytest
 from conftest import tiny_config, write_mnist
 
 from paddle_gan import checkpoint, parallel, readers
 from paddle_gan.programs import build_programs
 from paddle_gan.train import train
-
-import paddle
 
 ROOT = Path(__file__).resolve().parent.parent
 WORKER = Path(__file__).resolve().parent / "distributed_worker.py"
