@@ -115,14 +115,20 @@ def _sync_folder(path):
         os.close(fd)
 
 
-def save(path, scope, programs, meta):
-    """Write checkpoint folder `path` atomically (see the module docstring). Refuses parameters that are not finite."""
-    path = Path(path)
-    params, opt_state = persistable_names(programs)
-    param_values = _read(scope, params)
+def check_finite(path, scope, programs):
+    """Raise NotFiniteError unless every parameter is finite; returns the parameters by name, for checkpoint `path`."""
+    param_values = _read(scope, persistable_names(programs)[0])
     broken = [name for name, value in param_values.items() if not np.all(np.isfinite(value))]
     if broken:
         raise NotFiniteError(f"not writing {path}: {broken[0]} holds NaN or inf")
+    return param_values
+
+
+def save(path, scope, programs, meta):
+    """Write checkpoint folder `path` atomically (see the module docstring). Refuses parameters that are not finite."""
+    path = Path(path)
+    param_values = check_finite(path, scope, programs)
+    opt_state = persistable_names(programs)[1]
     tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir(parents=True)

@@ -6,6 +6,8 @@
   infer    noise -> G, batch norm in eval mode
   losses   forward only: the three losses on one real batch and one noise batch, for the strike schedule;
            also D's mean outputs D(x) and D(G(z)) on them, for the dashboard
+  rank_mean, rank_max   only when several processes train together (parallel.py): a list of numbers averaged,
+           or maximised, over them
 
 The programs share parameters by name only (see nets.py), all created through the one `startup` program.
 
@@ -24,7 +26,7 @@ from dataclasses import dataclass, field
 import paddle
 import paddle.nn.functional as F
 
-from . import nets
+from . import nets, parallel
 from .config import sample_shape
 
 
@@ -38,6 +40,8 @@ class GanPrograms:
     losses: paddle.static.Program
     fetch: dict = field(default_factory=dict)  # program name -> values to fetch when it runs
     feed: dict = field(default_factory=dict)   # program name -> its input variables
+    rank_mean: paddle.static.Program = None    # None in a single process
+    rank_max: paddle.static.Program = None
 
 
 def get_params(program, prefix):
@@ -50,7 +54,9 @@ def _adam(config, program, loss, prefix):
     # gives d_real and d_fake the same names (one shared state for D) and keeps G's apart from D's.
     with paddle.utils.unique_name.guard(prefix + "opt."):
         optimizer = paddle.optimizer.Adam(config["lr"], beta1=config["beta1"], parameters=get_params(program, prefix))
-        optimizer.minimize(loss)
+        # minimize() in two steps, so that several processes can average the gradients in between.
+        optimizer.apply_gradients(parallel.average_gradients(optimizer.backward(loss)))
+    parallel.average_statistics(program)  # several processes: the batch-norm statistics this program wrote, too
 
 
 def _logit_loss(logit, label):
@@ -107,5 +113,11 @@ def build_programs(config):
         fetch["losses"] = [_logit_loss(real_logit, 1), _logit_loss(fake_logit, 0), _logit_loss(fake_logit, 1)]
         # D's logits mean nothing to a reader; its probabilities do (D(x) -> 1 and D(G(z)) -> 0: D is winning).
         fetch["d_outputs"] = [paddle.mean(F.sigmoid(real_logit)), paddle.mean(F.sigmoid(fake_logit))]
+
+    if parallel.world_size() > 1:  # what the driver loop must decide alike on every rank (parallel.agree)
+        for how in ("mean", "max"):
+            with program("rank_" + how):
+                values = paddle.static.data("values", [None], "float64")
+                feed["rank_" + how], fetch["rank_" + how] = [values], [parallel.reduce_over_ranks(values, how)]
 
     return GanPrograms(startup=startup, fetch=fetch, feed=feed, **built)

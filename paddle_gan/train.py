@@ -9,6 +9,9 @@ line every `log_every` iterations otherwise (progress.py); `--visualdl DIR` also
 Nothing is lost: `--resume` continues from a checkpoint exactly as if the run had never stopped; Ctrl-C or SIGTERM
 finish the iteration, write a checkpoint and exit (130, 143); a loss that is NaN or inf stops the run (exit 3)
 before it can overwrite a good checkpoint.
+
+Several processes train as one under `python -m paddle.distributed.launch --nproc_per_node N python -m
+paddle_gan.train ...`, each on its share of every batch (parallel.py); rank 0 writes the outputs.
 """
 import argparse
 import contextlib
@@ -23,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from . import checkpoint, evaluate, fetch, plots, readers
+from . import checkpoint, evaluate, fetch, parallel, plots, readers
 from .config import DATASETS, ConfigError, conf_path, load_config, parse_override, updated
 from .device import DeviceError, make_place
 from .generate import load_generator, sample
@@ -60,6 +63,8 @@ def train_step(exe, programs, scope, schedule, img, z):
     def run(name, feed):
         values = [float(v) for v in exe.run(getattr(programs, name), feed=feed, fetch_list=programs.fetch[name],
                                             scope=scope)]
+        # Over all processes: the strike rule then decides alike everywhere, and a NaN on one rank stops all.
+        values = parallel.agree(exe, programs, scope, "mean", values)
         if not all(np.isfinite(values)):
             raise Diverged(f"{name} returned loss {values}")
         return values
@@ -141,7 +146,7 @@ def stop_after_this_iteration():
     received = []
 
     def note(signum, frame):
-        if received:
+        if received and signum == signal.SIGINT:  # not SIGTERM: paddle.distributed.launch sends it up to 3 times
             raise KeyboardInterrupt
         received.append(signum)  # no printing here: the handler may interrupt a print in progress
 
@@ -210,23 +215,28 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
     """Train per `config`, writing samples, losses and checkpoints under `output_dir`; `resume`: a checkpoint
     folder to continue from; `visualdl`: a folder for VisualDL's logs; `eval_samples`: if not 0, score that many
     samples after every pass (paddle_gan.evaluate). Returns (exe, programs, scope)."""
+    place = place if place is not None else make_place()
+    parallel.connect(config, place)  # with several processes: before static mode (parallel.py)
     paddle.enable_static()
-    dashboard = VisualDLLog(visualdl) if visualdl else None  # before any work: a missing VisualDL fails now
+    writes = parallel.rank() == 0  # with several processes, rank 0 alone writes samples, logs and checkpoints
+    dashboard = VisualDLLog(visualdl) if visualdl and writes else None  # first: a missing VisualDL fails now
     if eval_samples and config["dataset"] not in evaluate.DATASETS:
         raise ConfigError(f"--eval_every_pass: paddle_gan.evaluate has no metrics for {config['dataset']} "
                           f"(it knows {', '.join(evaluate.DATASETS)}); train without it")
-    place = place if place is not None else make_place()
-    samples_dir, params_dir = prepare_output(config, output_dir, resume is not None)
+    samples_dir, params_dir = Path(output_dir) / config["samples_dir"], Path(output_dir) / config["params_dir"]
+    if writes:
+        prepare_output(config, output_dir, resume is not None)
     meta = checkpoint.read_meta(resume) if resume is not None else None
     if meta:
         checkpoint.check_network(resume, meta["config"], config)
 
-    real_batches = readers.real_batches(config)  # reads the data first: a missing file fails now
-    if eval_samples and config["dataset"] in evaluate.IMAGE_DATASETS:
+    real_batches = parallel.share(readers.real_batches(config))  # reads the data first: a missing file fails now
+    if eval_samples and writes and config["dataset"] in evaluate.IMAGE_DATASETS:
         # The classifier and the test set's statistics now, not after the first pass: training a missing
         # classifier takes minutes, and a missing test set should stop the run before it starts.
         evaluate.reference(config["dataset"], config["data_dir"], log=lambda m: print(m, flush=True))
-    noise_batches = readers.NoiseBatches(config["noise"], config["batch_size"], config["noise_dim"], config["seed"] + 2)
+    noise_batches = parallel.share(readers.NoiseBatches(config["noise"], config["batch_size"], config["noise_dim"],
+                                                        config["seed"] + 2))
     test_z = fixed_noise(config)
 
     paddle.seed(config["seed"])
@@ -239,34 +249,42 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
 
     iteration, start_pass, start_batch = 0, 0, 0
     log_path = samples_dir / "losses.csv"
-    history = {"iteration": [], "d_loss": [], "g_loss": []}
+    history, metrics_rows = {"iteration": [], "d_loss": [], "g_loss": []}, []
     if meta:
         iteration, start_pass, start_batch = resume_from(resume, meta, config, scope, place,
                                                          (real_batches, noise_batches, schedule))
+    if writes:  # a fresh run: iteration 0, empty logs
         history = restart_loss_log(log_path, iteration)
-    else:
-        restart_loss_log(log_path, 0)
-    metrics_rows = restart_metrics_log(samples_dir / "metrics.csv", iteration)
+        metrics_rows = restart_metrics_log(samples_dir / "metrics.csv", iteration)
     last_checkpoint = resume
 
     def save(pass_id, batches_done):
-        log.flush()
-        os.fsync(log.fileno())
         path = checkpoint.pass_dir(params_dir, pass_id, None if batches_done == ipp else batches_done)
         state = {"real_batches": real_batches.state(), "noise_batches": noise_batches.state(),
                  "schedule": schedule.state()}
         try:
-            checkpoint.save(path, scope, programs, checkpoint.make_meta(config, pass_id, batches_done, iteration, state))
+            if writes:
+                log.flush()
+                os.fsync(log.fileno())
+                checkpoint.save(path, scope, programs,
+                                checkpoint.make_meta(config, pass_id, batches_done, iteration, state))
+                checkpoint.prune(params_dir, config["keep_checkpoints"])
+            else:  # the other ranks hold the same parameters as rank 0: they check them too, to stop with it
+                checkpoint.check_finite(path, scope, programs)
         except checkpoint.NotFiniteError as e:  # finite losses do not prove finite weights (NaN data, for one)
             raise Diverged(f"{e}: training diverged; the last good checkpoint is {last_checkpoint or 'none yet'}; "
                            "check the data, or try a lower --lr") from None
-        checkpoint.prune(params_dir, config["keep_checkpoints"])
         return path
 
     # The dashboard is closed (its records flushed) however the run ends: a stopped run's curves are worth most.
-    with open(log_path, "a", newline="") as log, stop_after_this_iteration() as signals, \
-            (dashboard or contextlib.nullcontext()):
+    with (open(log_path, "a", newline="") if writes else open(os.devnull, "w")) as log, \
+            stop_after_this_iteration() as signals, (dashboard or contextlib.nullcontext()):
         writer = csv.writer(log)
+
+        def stop_signal():
+            # The launcher signals every process, but they may get it at different iterations: agree on one.
+            return int(parallel.agree(exe, programs, scope, "max", [signals[0] if signals else 0])[0])
+
         for pass_id in range(start_pass, config["num_passes"]):
             first = start_batch if pass_id == start_pass else 0
             with PassProgress(pass_id, ipp, first, config["log_every"]) as progress:
@@ -286,26 +304,29 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
                         dashboard.iteration(iteration, loss, *d_outputs(exe, programs, scope, img, z))
                     iteration += 1
                     progress.update(batch_id, loss, trained)
-                    if signals and batch_id + 1 < ipp:  # at a pass's end the pass checkpoint below does it
-                        progress.write(f"{signal.Signals(signals[0]).name}: writing a checkpoint "
+                    stop = stop_signal()
+                    if stop and batch_id + 1 < ipp:  # at a pass's end the pass checkpoint below does it
+                        progress.write(f"{signal.Signals(stop).name}: writing a checkpoint "
                                        "(Ctrl-C again to stop at once)")
                         last_checkpoint = save(pass_id, batch_id + 1)
-                        raise Interrupted(signals[0], f"stopped in pass {pass_id} after {batch_id + 1} batches; "
+                        raise Interrupted(stop, f"stopped in pass {pass_id} after {batch_id + 1} batches; "
                                           f"checkpoint {last_checkpoint}; continue with: "
                                           f"{resume_command(config, output_dir)}")
 
-            samples = generate(exe, programs, scope, test_z)
-            write_samples(samples, samples_dir / f"train_pass{pass_id}.png", pass_id)
-            plots.save_loss_curve(history["iteration"], history["d_loss"], history["g_loss"],
-                                  samples_dir / "loss.png")
-            if dashboard:
-                dashboard.pass_end(pass_id, learning_rates(scope), samples)
-            if eval_samples:
-                evaluate_pass(exe, programs, scope, config, eval_samples, pass_id, iteration, metrics_rows,
-                              samples_dir)
+            if writes:
+                samples = generate(exe, programs, scope, test_z)
+                write_samples(samples, samples_dir / f"train_pass{pass_id}.png", pass_id)
+                plots.save_loss_curve(history["iteration"], history["d_loss"], history["g_loss"],
+                                      samples_dir / "loss.png")
+                if dashboard:
+                    dashboard.pass_end(pass_id, learning_rates(scope), samples)
+                if eval_samples:
+                    evaluate_pass(exe, programs, scope, config, eval_samples, pass_id, iteration, metrics_rows,
+                                  samples_dir)
             last_checkpoint = save(pass_id, ipp)
-            if signals:
-                raise Interrupted(signals[0], f"stopped after pass {pass_id}; checkpoint {last_checkpoint}; "
+            stop = stop_signal()
+            if stop:
+                raise Interrupted(stop, f"stopped after pass {pass_id}; checkpoint {last_checkpoint}; "
                                   f"continue with: {resume_command(config, output_dir)}")
     return exe, programs, scope
 
@@ -334,7 +355,9 @@ def resume_from(path, meta, config, scope, place, streams):
 
 def resume_command(config, output_dir):
     where = "" if Path(output_dir) == Path(".") else f" --output_dir {output_dir}"
-    return f"python -m paddle_gan.train -d {config['dataset']}{where} --resume"
+    launch = "" if parallel.world_size() == 1 else \
+        f"python -m paddle.distributed.launch --nproc_per_node {parallel.world_size()} "
+    return f"{launch}python -m paddle_gan.train -d {config['dataset']}{where} --resume"
 
 
 def _fmt(value):
@@ -415,11 +438,11 @@ def main(argv=None):
             print(f"wrote {generate_only(args.model_dir, args.dataset, args.output_dir, place)}")
             return 0
         config, resume = config_from_args(args)
-        if not args.no_download:
+        if not args.no_download and parallel.world_size() == 1:  # several processes would all fetch at once
             fetch.fetch_missing(config)  # what data/get_{d}_data.sh does, when the reader's files are absent
         train(config, args.output_dir, place, resume, args.visualdl, args.eval_every_pass)
     except (ConfigError, DeviceError, OutputError, readers.DataError, checkpoint.CheckpointError,
-            evaluate.EvaluateError) as e:
+            evaluate.EvaluateError, parallel.ParallelError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     except Diverged as e:

@@ -1,0 +1,186 @@
+"""Two processes train as one (parallel.py): real 2-rank CPU runs under `python -m paddle.distributed.launch`, each
+rank running tests/distributed_worker.py."""
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import paddle
+import pytest
+from conftest import tiny_config, write_mnist
+
+from paddle_gan import checkpoint, parallel, readers
+from paddle_gan.programs import build_programs
+from paddle_gan.train import train
+
+ROOT = Path(__file__).resolve().parent.parent
+WORKER = Path(__file__).resolve().parent / "distributed_worker.py"
+ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+
+
+def launch_command(out, *args):
+    return [sys.executable, "-m", "paddle.distributed.launch", "--nproc_per_node", "2", "--log_dir",
+            str(out / "log"), str(WORKER), *args]
+
+
+def launch(out, *args, env=ENV, returncode=0):
+    """Run the worker on 2 ranks; a deadlock fails the test at the timeout instead of hanging it."""
+    result = subprocess.run(launch_command(out, *args), cwd=out, env=env, capture_output=True, text=True, timeout=180)
+    assert (result.returncode == 0) == (returncode == 0), worker_logs(out)
+    return result
+
+
+def worker_logs(out):
+    return "\n".join(f"--- rank {r}\n" + (out / "log" / f"workerlog.{r}").read_text()[-3000:] for r in (0, 1))
+
+
+def progress_lines(out, rank):
+    """The progress lines of one rank's log, without their timings."""
+    text = (out / "log" / f"workerlog.{rank}").read_text()
+    return [re.sub(r" \(.*s/iter\)", "", line) for line in text.splitlines() if line.startswith("Pass ")]
+
+
+def mnist_args(data_dir, num_passes):
+    return ["-d", "mnist", "-o", f"data_dir={data_dir}", "--batch_size", "8", "--iters_per_pass", "3",
+            "--num_passes", str(num_passes), "--schedule", "strike", "--seed", "7", "-o", "log_every=1"]
+
+
+@pytest.fixture(scope="module")
+def two_rank_run(tmp_path_factory):
+    """2 passes of 3 iterations of the MNIST DCGAN (batch norm in G and D) with the strike schedule, on 2 ranks."""
+    out = tmp_path_factory.mktemp("dp")
+    write_mnist(out / "data", n=64)
+    launch(out, "train", str(out), *mnist_args(out / "data", 2))
+    return out
+
+
+@pytest.mark.slow
+def test_two_ranks_end_with_the_same_parameters_and_only_rank_0_writes(two_rank_run):
+    out = two_rank_run
+    ranks = [np.load(out / f"params-rank{r}.npz") for r in (0, 1)]
+    assert sorted(ranks[0]) == sorted(ranks[1])
+    assert any(name.endswith("_mean") for name in ranks[0])  # the batch-norm statistics are compared too
+    for name in ranks[0]:
+        assert np.array_equal(ranks[0][name], ranks[1][name]), name
+
+    # The parameters moved from where the startup program put them.
+    config = tiny_config("mnist", data_dir=str(out / "data"))
+    paddle.seed(config["seed"])
+    programs = build_programs(config)
+    scope, exe = paddle.static.Scope(), paddle.static.Executor(paddle.CPUPlace())
+    exe.run(programs.startup, scope=scope)
+    for prefix in ("G.", "D."):
+        assert any(not np.array_equal(np.array(scope.find_var(n).get_tensor()), ranks[0][n])
+                   for n in ranks[0] if n.startswith(prefix)), prefix
+
+    # Rank 0 wrote what a single process writes; rank 1 wrote nothing.
+    rank0 = out / "rank0"
+    assert len((rank0 / "mnist_samples" / "losses.csv").read_text().splitlines()) == 1 + 6
+    assert (rank0 / "mnist_samples" / "train_pass1.png").is_file()
+    assert [p.name for p in checkpoint.list_checkpoints(rank0 / "mnist_params")] == ["pass-00000", "pass-00001"]
+    assert not (out / "rank1").exists()
+    # Both ranks logged the same (averaged) losses and trained the same network at every iteration: the strike
+    # schedule decided alike (and did not deadlock, or launch would have timed out).
+    assert progress_lines(out, 0) == progress_lines(out, 1) != []
+
+
+@pytest.mark.slow
+def test_two_rank_run_resumes_exactly(two_rank_run, tmp_path):
+    launch(tmp_path, "train", str(tmp_path), *mnist_args(two_rank_run / "data", 1))
+    first_pass = tmp_path / "rank0" / "mnist_params" / "pass-00000"
+    launch(tmp_path, "train", str(tmp_path), *mnist_args(two_rank_run / "data", 2), "--resume", str(first_pass))
+    straight, resumed = two_rank_run / "rank0", tmp_path / "rank0"
+    assert (straight / "mnist_samples" / "losses.csv").read_text() == \
+        (resumed / "mnist_samples" / "losses.csv").read_text()
+    for a, b in ((np.load(two_rank_run / f"params-rank{r}.npz"), np.load(tmp_path / f"params-rank{r}.npz"))
+                 for r in (0, 1)):
+        assert all(np.array_equal(a[name], b[name]) for name in a)
+
+    # The checkpoint does not depend on the number of processes: one process continues it too.
+    config = tiny_config("mnist", data_dir=str(two_rank_run / "data"), num_passes=2, schedule="strike")
+    train(config, tmp_path / "rank0", paddle.CPUPlace(), resume=first_pass)
+    assert len((tmp_path / "rank0" / "mnist_samples" / "losses.csv").read_text().splitlines()) == 1 + 6
+
+
+@pytest.mark.slow
+def test_nan_images_on_one_rank_stop_both_alike(tmp_path):
+    write_mnist(tmp_path / "data", n=64)
+    launch(tmp_path, "train", str(tmp_path), *mnist_args(tmp_path / "data", 1), "--schedule", "alternate",
+           env={**ENV, "NAN_ON_RANK": "1"}, returncode=3)
+    # The ReLUs turn NaN activations into 0, so the losses may stay finite while D's weights do not: then the
+    # check before the checkpoint stops the run, on rank 0 and on rank 1 alike.
+    errors = [[line.replace("/rank1/", "/rank0/") for line in (tmp_path / "log" / f"workerlog.{r}").read_text()
+               .splitlines() if line.startswith("error: ")] for r in (0, 1)]
+    assert errors[0] == errors[1] and len(errors[0]) == 1, worker_logs(tmp_path)
+    assert "training diverged" in errors[0][0]
+    assert not (tmp_path / "rank0" / "mnist_params" / "pass-00000").exists()
+
+
+@pytest.mark.slow
+def test_averaged_gradient_is_the_whole_batch_gradient(tmp_path):
+    """Without batch norm in D, d_real on two halves of a batch is d_real on the whole batch in one process; and
+    the averaged moving mean of a batch norm is the whole batch's."""
+    launch(tmp_path, "step", str(tmp_path))
+    (tmp_path / "single").mkdir()
+    subprocess.run([sys.executable, str(WORKER), "step", str(tmp_path / "single")], cwd=tmp_path, env=ENV,
+                   check=True, capture_output=True, timeout=120)
+    ranks = [np.load(tmp_path / f"step-rank{r}.npz") for r in (0, 1)]
+    single = np.load(tmp_path / "single" / "step-rank0.npz")
+    assert sorted(single) == sorted(ranks[0]) and any(k.startswith("grad:") for k in single)
+    for key in single:
+        assert np.array_equal(ranks[0][key], ranks[1][key]), key
+        np.testing.assert_allclose(ranks[0][key], single[key], rtol=1e-5, atol=1e-7, err_msg=key)
+
+
+@pytest.mark.slow
+def test_a_signal_to_one_rank_stops_both_at_the_same_iteration(tmp_path):
+    args = ["-d", "uniform", "--batch_size", "16", "--iters_per_pass", "100000", "-o", "log_every=100",
+            "-o", "num_samples=1000"]
+    launcher = subprocess.Popen(launch_command(tmp_path, "train", str(tmp_path), *args), cwd=tmp_path, env=ENV,
+                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 120
+        log = tmp_path / "log" / "workerlog.1"
+        while not (log.is_file() and "Pass 0, Batch 200" in log.read_text()):
+            assert time.time() < deadline and launcher.poll() is None, worker_logs(tmp_path)
+            time.sleep(0.5)
+        os.kill(int((tmp_path / "pid-rank1").read_text()), signal.SIGTERM)  # rank 1 only
+        launcher.wait(timeout=120)
+    finally:
+        if launcher.poll() is None:
+            launcher.kill()
+    stopped = [re.search(r"stopped in pass 0 after (\d+) batches", (tmp_path / "log" / f"workerlog.{r}").read_text())
+               for r in (0, 1)]
+    assert all(stopped), worker_logs(tmp_path)
+    assert stopped[0][1] == stopped[1][1]
+    [partial] = checkpoint.list_checkpoints(tmp_path / "rank0" / "uniform_params")
+    assert partial.name == f"pass-00000-batch-{int(stopped[0][1]):05d}"
+    assert not (tmp_path / "rank1").exists()
+
+
+def test_rank_share_splits_every_batch_and_keeps_the_whole_streams_state(monkeypatch):
+    data = np.arange(40, dtype=np.float32).reshape(20, 2)
+    whole = readers.ShuffledBatches(data, 8, seed=1)
+    expected = [next(whole) for _ in range(3)]
+    monkeypatch.setenv("PADDLE_TRAINERS_NUM", "2")
+    shares = []
+    for r in (0, 1):
+        monkeypatch.setenv("PADDLE_TRAINER_ID", str(r))
+        stream = parallel.share(readers.ShuffledBatches(data, 8, seed=1))
+        shares.append([next(stream) for _ in range(3)])
+        assert stream.state() == whole.state()
+    for i, batch in enumerate(expected):
+        np.testing.assert_array_equal(np.concatenate([shares[0][i], shares[1][i]]), batch)
+
+
+def test_a_batch_that_does_not_split_is_refused(tmp_path):
+    env = {**ENV, "PADDLE_TRAINERS_NUM": "2", "PADDLE_TRAINER_ID": "0"}
+    result = subprocess.run([sys.executable, "-m", "paddle_gan.train", "-d", "uniform", "--batch_size", "15"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: batch_size 15 does not split over 2 processes; choose a multiple of 2 "
+                                     "(it is the global batch, shared out evenly)")
