@@ -61,12 +61,13 @@ def generate(exe, programs, scope, z):
     return exe.run(programs.infer, feed={"z": z}, fetch_list=programs.fetch["infer"], scope=scope)[0]
 
 
-def train_step(exe, programs, scope, schedule, img, z, fetch=True):
+def train_step(exe, programs, scope, schedule, img, z, fetch_losses=True):
     """One iteration: ask `schedule` who trains on this real batch `img` and noise batch `z` (None: the programs
-    draw it), run those programs. `fetch`: bring the losses back to the host (False: they stay on the device).
+    draw it), run those programs. `fetch_losses`: bring the losses back to the host (False: leave them on the
+    device).
     Returns (losses: LOSS_NAMES -> float, nan where not computed or not fetched; "D", "G" or "DG": who was trained)."""
     def run(name, feed):
-        if not fetch:  # an empty fetch list spares a GPU the wait for its results (the schedule needs none)
+        if not fetch_losses:  # an empty fetch list spares the host the wait for a GPU (no schedule needs them)
             exe.run(getattr(programs, name), feed=feed, fetch_list=[], scope=scope)
             return [float("nan")] * len(programs.fetch[name])
         values = [float(v) for v in exe.run(getattr(programs, name), feed=feed, fetch_list=programs.fetch[name],
@@ -304,12 +305,15 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
                     z = None if noise_in_graph else next(noise_batches)
                     # Losses reach the host every fetch_every iterations, when progress prints, and at a pass's end,
                     # so the NaN guard has looked before the pass's checkpoint (which also checks the parameters).
-                    fetch = batch_id % fetch_every == 0 or batch_id % config["log_every"] == 0 or batch_id + 1 == ipp
+                    fetch_losses = batch_id % fetch_every == 0 or batch_id % config["log_every"] == 0 \
+                        or batch_id + 1 == ipp
                     try:
-                        loss, trained = train_step(exe, programs, scope, schedule, img, z, fetch)
+                        loss, trained = train_step(exe, programs, scope, schedule, img, z, fetch_losses)
                     except Diverged as e:
-                        raise Diverged(f"{e} at pass {pass_id}, batch {batch_id}: training diverged; the last good "
-                                       f"checkpoint is {last_checkpoint or 'none yet'}; try a lower --lr") from None
+                        since = " (or since the last fetch of losses)" if fetch_every > 1 else ""
+                        raise Diverged(f"{e} at pass {pass_id}, batch {batch_id}{since}: training diverged; "
+                                       f"the last good checkpoint is {last_checkpoint or 'none yet'}; "
+                                       "try a lower --lr") from None
 
                     writer.writerow([pass_id, batch_id, *(_fmt(loss[k]) for k in LOSS_NAMES), trained])
                     history["iteration"].append(iteration)
