@@ -31,6 +31,7 @@ META_FILE = "meta.json"
 FOLDER_NAME = re.compile(r"pass-(\d{5,})(?:-batch-(\d{5,}))?")
 # Keys that decide the networks' shapes: a checkpoint cannot be loaded into a run that changes them.
 NETWORK_KEYS = ("dataset", "network", "noise_dim", "d_batch_norm")
+FP16_STATE = ("opt.loss_scaling_", "opt.num_good_steps_", "opt.num_bad_steps_")  # amp.py's dynamic loss scale
 
 
 class CheckpointError(RuntimeError):
@@ -180,7 +181,7 @@ def check_network(path, saved, config):
                               "pick a checkpoint of this network or drop the changed settings")
 
 
-def _load(file, scope, place, prefix):
+def _load(file, scope, place, prefix, optional=()):
     try:
         with open(file, "rb") as f:
             values = pickle.load(f)
@@ -191,6 +192,8 @@ def _load(file, scope, place, prefix):
         raise CheckpointError(f"{file} holds no value starting with {prefix!r}")
     for name, value in wanted.items():
         var = scope.find_var(name)
+        if var is None and any(part in name for part in optional):
+            continue
         if var is None:
             raise CheckpointError(f"{file} has {name}, which this network does not; was the checkpoint made with "
                                   "another network?")
@@ -208,5 +211,7 @@ def load_params(path, scope, place, prefix=""):
 
 
 def load_optimizer(path, scope, place):
-    """Set both networks' optimizer state from checkpoint `path` into `scope`; returns what was loaded."""
-    return _load(Path(path) / OPT_FILE, scope, place, "")
+    """Set both networks' optimizer state from checkpoint `path` into `scope`; returns what was loaded. The loss
+    scale of fp16 training (amp.py) is left out when this run trains without it: a run may go on without --amp."""
+    loaded = _load(Path(path) / OPT_FILE, scope, place, "", optional=FP16_STATE)
+    return {name: value for name, value in loaded.items() if scope.find_var(name) is not None}

@@ -15,6 +15,8 @@ DATASETS = ("uniform", "mnist", "fashion_mnist", "cifar")
 NETWORKS = ("v0_mlp", "v0_dcgan", "fluid_dcgan")
 SCHEDULES = ("strike", "alternate", "kstep")
 NOISES = ("normal", "uniform")
+AMPS = ("off", "fp16", "bf16")
+NOISE_SOURCES = ("auto", "reader", "graph")
 
 DEFAULTS = {
     "dataset": "mnist",
@@ -35,6 +37,10 @@ DEFAULTS = {
     "iters_per_pass": 1000,
     "log_every": 100,
     "seed": 1,
+    # The GPU path (device.py): "auto" takes it on a CUDAPlace and leaves the CPU run as the tutorials wrote it.
+    "noise_source": "auto",     # z for d_fake and g: "reader" feeds it, "graph" draws it inside the programs
+    "fetch_every": 0,           # bring losses to the host every N iterations (0: every one on CPU, every 10 on a GPU)
+    "amp": "off",               # mixed precision on a GPU: fp16 (with loss scaling) or bf16 (amp.py)
     "keep_checkpoints": 0,      # keep the newest K checkpoint folders; 0 keeps them all, as the tutorials did
     "samples_dir": "mnist_samples",
     "params_dir": "mnist_params",
@@ -95,13 +101,23 @@ def _typed(key, value):
 
 def check(config):
     """Refuse values that would fail later, or silently train nothing."""
-    for key, allowed in (("dataset", DATASETS), ("network", NETWORKS), ("schedule", SCHEDULES), ("noise", NOISES)):
+    for key, allowed in (("dataset", DATASETS), ("network", NETWORKS), ("schedule", SCHEDULES), ("noise", NOISES),
+                         ("amp", AMPS), ("noise_source", NOISE_SOURCES)):
         if config[key] not in allowed:
             raise ConfigError(f"{key}={config[key]!r} is not one of: {', '.join(allowed)}")
     for key in ("noise_dim", "batch_size", "num_passes", "iters_per_pass", "log_every", "max_strike",
                 "d_steps", "g_steps", "num_samples"):
         if config[key] < 1:
             raise ConfigError(f"{key}={config[key]} must be a positive whole number")
+    if config["fetch_every"] < 0:
+        raise ConfigError(f"fetch_every={config['fetch_every']} must be 0 (auto) or a positive whole number")
+    # strike decides every iteration on losses of the noise it then trains on: it must see both on the host.
+    if config["schedule"] == "strike" and config["noise_source"] == "graph":
+        raise ConfigError("noise_source=graph does not fit schedule=strike, which decides on the same noise it then "
+                          "trains on; use noise_source=auto or reader, or schedule alternate or kstep")
+    if config["schedule"] == "strike" and config["fetch_every"] > 1:
+        raise ConfigError(f"fetch_every={config['fetch_every']} does not fit schedule=strike, which needs the losses "
+                          "every iteration; use fetch_every=0 or 1, or schedule alternate or kstep")
     if config["keep_checkpoints"] < 0:
         raise ConfigError(f"keep_checkpoints={config['keep_checkpoints']} must be 0 (keep all) or more")
     if not config["lr"] > 0:

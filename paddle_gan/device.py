@@ -1,4 +1,5 @@
-"""Where the Executor runs: CUDAPlace(gpu_id) when asked for (or available), CPUPlace otherwise."""
+"""Where the Executor runs: CUDAPlace(gpu_id) when asked for (or available), CPUPlace otherwise; and what the
+GPU path changes (gpu_path)."""
 import paddle
 
 
@@ -24,3 +25,27 @@ def make_place(use_gpu=None, gpu_id=0):
         raise DeviceError(f"--gpu_id {gpu_id} but Paddle sees {devices} CUDA device(s); pick 0..{devices - 1} "
                           "or check CUDA_VISIBLE_DEVICES and nvidia-smi")
     return paddle.CUDAPlace(gpu_id)
+
+
+# On a GPU, every loss brought to the host waits for the device to finish its queued work; one fetch in ten
+# iterations keeps the loss log dense and the wait rare.
+GPU_FETCH_EVERY = 10
+
+
+def gpu_path(config, place):
+    """(noise_in_graph, fetch_every) for `config` on `place`; refuses --amp on CPU.
+
+    With the config's "auto" values a CUDAPlace takes the GPU path: z drawn inside the programs (no feed) and losses
+    fetched every GPU_FETCH_EVERY iterations, for the schedules that do not decide on losses (alternate, kstep). On
+    a CPUPlace they change nothing measurable (PADDLE_NOTES.md), so the CPU run stays the tutorials' loop.
+    """
+    on_gpu = isinstance(place, paddle.CUDAPlace)
+    if config["amp"] != "off" and not on_gpu:
+        # Measured on CPU: Paddle 3.3 has no float16 matmul kernel, and bfloat16 training crashed (oneDNN).
+        raise DeviceError(f"--amp {config['amp']} needs a GPU (Paddle's CPU kernels cannot train these networks in "
+                          "float16 or bfloat16); use --amp off on CPU")
+    gpu_default = on_gpu and config["schedule"] != "strike"
+    source = config["noise_source"]
+    noise_in_graph = source == "graph" or (source == "auto" and gpu_default)
+    fetch_every = config["fetch_every"] or (GPU_FETCH_EVERY if gpu_default else 1)
+    return noise_in_graph, fetch_every

@@ -23,7 +23,7 @@ def load_generator(model_dir, place=None):
     config = checkpoint.load_config(model_dir)
     paddle.enable_static()
     place = place if place is not None else make_place()
-    programs = build_programs(config)
+    programs = build_programs(dict(config, amp="off"))  # only infer runs here, in float32 whatever G trained in
     scope = paddle.static.Scope()
     exe = paddle.static.Executor(place)
     exe.run(programs.startup, scope=scope)

@@ -8,6 +8,12 @@ Three families:
   v0_mlp       gan_conf.py, the 2-D uniform toy
   v0_dcgan     gan_conf_image.py, MNIST 28x28x1 and CIFAR 32x32x3
   fluid_dcgan  the fluid chapter / LearnPaddle2 MNIST nets, with their defects fixed
+
+On a GPU (untested here): images are NCHW, Paddle's default and the layout cuDNN takes without a transpose. The
+hidden widths (64, 128, 256 channels; 1024, 2048, 6272 features) and the shipped batch of 128 are multiples of 8,
+which fp16 Tensor Cores want (--amp fp16); the image's own 1 or 3 channels and the tutorials' noise_dim of 100 are
+not, so D's first convolution, G's last one and G's first layer may take slower kernels. The networks stay the
+tutorials'; `-o noise_dim=128` is a choice left to the user (it changes the model).
 """
 import math
 

@@ -11,6 +11,10 @@
 
 The programs share parameters by name only (see nets.py), all created through the one `startup` program.
 
+On the GPU path (device.gpu_path) d_fake and g draw their noise themselves, `batch_size` rows (this process's
+share with several) from Paddle's random generator, instead of taking it as a feed; the trainer seeds that
+generator (readers.graph_noise_seed). With `amp` on, the training programs compute in mixed precision (amp.py).
+
 Two deliberate choices:
 - d_real and d_fake share D's Adam state. D is one network with one optimizer, as in the v0 demo's single
   discriminator trainer; the two programs' optimizers are built under the same name prefix, so their moments and
@@ -26,7 +30,7 @@ from dataclasses import dataclass, field
 import paddle
 import paddle.nn.functional as F
 
-from . import nets, parallel
+from . import amp, nets, parallel
 from .config import sample_shape
 
 
@@ -42,6 +46,7 @@ class GanPrograms:
     feed: dict = field(default_factory=dict)   # program name -> its input variables
     rank_mean: paddle.static.Program = None    # None in a single process
     rank_max: paddle.static.Program = None
+    noise_in_graph: bool = False               # d_fake and g draw z themselves and take no feed
 
 
 def get_params(program, prefix):
@@ -54,8 +59,10 @@ def _adam(config, program, loss, prefix):
     # gives d_real and d_fake the same names (one shared state for D) and keeps G's apart from D's.
     with paddle.utils.unique_name.guard(prefix + "opt."):
         optimizer = paddle.optimizer.Adam(config["lr"], beta1=config["beta1"], parameters=get_params(program, prefix))
-        # minimize() in two steps, so that several processes can average the gradients in between.
-        optimizer.apply_gradients(parallel.average_gradients(optimizer.backward(loss)))
+        if config["amp"] != "off":
+            amp.minimize(config, optimizer, loss)
+        else:  # minimize() in two steps, so that several processes can average the gradients in between
+            optimizer.apply_gradients(parallel.average_gradients(optimizer.backward(loss)))
     parallel.average_statistics(program)  # several processes: the batch-norm statistics this program wrote, too
 
 
@@ -64,8 +71,17 @@ def _logit_loss(logit, label):
     return F.binary_cross_entropy_with_logits(logit, target)
 
 
-def build_programs(config):
-    """Build startup, d_real, d_fake, g, infer and losses for `config`; see the module docstring."""
+def _graph_noise(config):
+    # No seed on the op: it draws from Paddle's generator, fresh on every run (a seed here would repeat one z).
+    shape = [config["batch_size"] // parallel.world_size(), config["noise_dim"]]
+    if config["noise"] == "normal":
+        return paddle.randn(shape, "float32")
+    return paddle.uniform(shape, "float32", min=-1.0, max=1.0)  # U(-1, 1), as readers.NoiseBatches
+
+
+def build_programs(config, noise_in_graph=False):
+    """Build startup, d_real, d_fake, g, infer and losses for `config`; see the module docstring. `noise_in_graph`:
+    d_fake and g draw their noise instead of taking a feed "z"."""
     startup = paddle.static.Program()
     startup.random_seed = config["seed"]
     real_shape = [None, *sample_shape(config)]
@@ -78,23 +94,36 @@ def build_programs(config):
         built[name] = main
         return paddle.static.program_guard(main, startup)
 
+    def noise():
+        """z for d_fake and g, and the feeds it needs."""
+        if noise_in_graph:
+            return _graph_noise(config), []
+        z = paddle.static.data("z", noise_shape, "float32")
+        return z, [z]
+
     with program("d_real"):
         img = paddle.static.data("img", real_shape, "float32")
-        loss = _logit_loss(nets.discriminator(config, img, training=True), 1)
+        with amp.autocast(config):
+            logit = nets.discriminator(config, img, training=True)
+        loss = _logit_loss(amp.float32(config, logit), 1)
         _adam(config, built["d_real"], loss, "D.")
         feed["d_real"], fetch["d_real"] = [img], [loss]
 
     with program("d_fake"):
-        z = paddle.static.data("z", noise_shape, "float32")
-        loss = _logit_loss(nets.discriminator(config, nets.generator(config, z, training=True), training=True), 0)
+        z, feed["d_fake"] = noise()
+        with amp.autocast(config):
+            logit = nets.discriminator(config, nets.generator(config, z, training=True), training=True)
+        loss = _logit_loss(amp.float32(config, logit), 0)
         _adam(config, built["d_fake"], loss, "D.")
-        feed["d_fake"], fetch["d_fake"] = [z], [loss]
+        fetch["d_fake"] = [loss]
 
     with program("g"):
-        z = paddle.static.data("z", noise_shape, "float32")
-        loss = _logit_loss(nets.discriminator(config, nets.generator(config, z, training=True), training=True), 1)
+        z, feed["g"] = noise()
+        with amp.autocast(config):
+            logit = nets.discriminator(config, nets.generator(config, z, training=True), training=True)
+        loss = _logit_loss(amp.float32(config, logit), 1)
         _adam(config, built["g"], loss, "G.")
-        feed["g"], fetch["g"] = [z], [loss]
+        fetch["g"] = [loss]
 
     with program("infer"):
         z = paddle.static.data("z", noise_shape, "float32")
@@ -120,4 +149,4 @@ def build_programs(config):
                 values = paddle.static.data("values", [None], "float64")
                 feed["rank_" + how], fetch["rank_" + how] = [values], [parallel.reduce_over_ranks(values, how)]
 
-    return GanPrograms(startup=startup, fetch=fetch, feed=feed, **built)
+    return GanPrograms(startup=startup, fetch=fetch, feed=feed, noise_in_graph=noise_in_graph, **built)

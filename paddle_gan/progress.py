@@ -3,6 +3,7 @@
 A bar rewrites one line in place, which is what a person at a terminal wants and what a log file (CI, nohup,
 a job scheduler) cannot hold: there every `log_every` iterations gets one line in the v0 demo's words instead.
 """
+import math
 import os
 import sys
 import time
@@ -58,7 +59,9 @@ class PassProgress:
         """One iteration done: `loss` maps LOSS_NAMES to floats (nan where not computed), `trained` is D, G or DG."""
         self.done += 1
         if self.bar is not None:
-            self.bar.set_postfix({k: f"{loss[k]:.4f}" for k in LOSS_NAMES} | {"trained": trained}, refresh=False)
+            # On a GPU most iterations fetch no losses (device.gpu_path): the bar keeps showing the last ones.
+            if not all(math.isnan(loss[k]) for k in LOSS_NAMES):
+                self.bar.set_postfix({k: f"{loss[k]:.4f}" for k in LOSS_NAMES} | {"trained": trained}, refresh=False)
             self.bar.update(1)
         elif batch_id % self.log_every == 0:
             seconds = (time.perf_counter() - self.started) / self.done

@@ -3,7 +3,8 @@
 A real-data stream shuffles its data set afresh for every pass over it and drops the last partial batch, so every
 batch has `batch_size` rows. A noise stream draws without end. Each stream owns a seeded numpy Generator, so a run
 is reproducible, and can report where it is (`state()`) and be put back there (`restore()`), so a resumed run reads
-exactly the batches an uninterrupted run would have read.
+exactly the batches an uninterrupted run would have read. (Not so for noise drawn inside the programs on a GPU:
+see graph_noise_seed.)
 """
 import gzip
 import pickle
@@ -94,6 +95,14 @@ class NoiseBatches:
 
     def restore(self, state):
         self.rng.bit_generator.state = state["rng"]
+
+
+def graph_noise_seed(seed, rank, iteration):
+    """The seed of Paddle's generator when the programs draw the noise themselves (noise in the graph), for the
+    process `rank` starting at `iteration`. Each process draws its own noise, as each reads its own rows of the
+    batch from NoiseBatches. The generator's state is not in the checkpoints: a resumed run reseeds it from where it
+    starts, so it is reproducible, but draws other noise than the run that was never stopped."""
+    return int(np.random.SeedSequence([seed, rank, iteration]).generate_state(1)[0])
 
 
 def scale_images(pixels):

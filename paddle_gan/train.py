@@ -10,6 +10,10 @@ Nothing is lost: `--resume` continues from a checkpoint exactly as if the run ha
 finish the iteration, write a checkpoint and exit (130, 143); a loss that is NaN or inf stops the run (exit 3)
 before it can overwrite a good checkpoint.
 
+On a GPU the loop takes the GPU path (device.gpu_path): with the alternate and kstep schedules the noise is drawn
+inside the programs and the losses come back to the host every 10 iterations; `--amp fp16` or `bf16` trains in
+mixed precision (amp.py).
+
 Several processes train as one under `python -m paddle.distributed.launch --nproc_per_node N python -m
 paddle_gan.train ...`, each on its share of every batch (parallel.py); rank 0 writes the outputs.
 """
@@ -28,7 +32,7 @@ import paddle
 
 from . import checkpoint, evaluate, fetch, parallel, plots, readers
 from .config import DATASETS, ConfigError, conf_path, load_config, parse_override, updated
-from .device import DeviceError, make_place
+from .device import DeviceError, gpu_path, make_place
 from .generate import load_generator, sample
 from .progress import LOSS_NAMES, PassProgress
 from .programs import build_programs
@@ -57,10 +61,15 @@ def generate(exe, programs, scope, z):
     return exe.run(programs.infer, feed={"z": z}, fetch_list=programs.fetch["infer"], scope=scope)[0]
 
 
-def train_step(exe, programs, scope, schedule, img, z):
-    """One iteration: ask `schedule` who trains on this real batch `img` and noise batch `z`, run those programs.
-    Returns (losses: LOSS_NAMES -> float, nan where not computed; "D", "G" or "DG": who was trained)."""
+def train_step(exe, programs, scope, schedule, img, z, fetch_losses=True):
+    """One iteration: ask `schedule` who trains on this real batch `img` and noise batch `z` (None: the programs
+    draw it), run those programs. `fetch_losses`: bring the losses back to the host (False: leave them on the
+    device).
+    Returns (losses: LOSS_NAMES -> float, nan where not computed or not fetched; "D", "G" or "DG": who was trained)."""
     def run(name, feed):
+        if not fetch_losses:  # an empty fetch list spares the host the wait for a GPU (no schedule needs them)
+            exe.run(getattr(programs, name), feed=feed, fetch_list=[], scope=scope)
+            return [float("nan")] * len(programs.fetch[name])
         values = [float(v) for v in exe.run(getattr(programs, name), feed=feed, fetch_list=programs.fetch[name],
                                             scope=scope)]
         # Over all processes: the strike rule then decides alike everywhere, and a NaN on one rank stops all.
@@ -74,7 +83,7 @@ def train_step(exe, programs, scope, schedule, img, z):
         loss["d_pos_loss"], loss["d_neg_loss"], loss["g_loss"] = run("losses", {"img": img, "z": z})
     steps = schedule.steps((loss["d_pos_loss"] + loss["d_neg_loss"]) / 2, loss["g_loss"])
     for step in steps:
-        step_loss = run(step, {"img": img} if step == "d_real" else {"z": z})[0]
+        step_loss = run(step, {"img": img} if step == "d_real" else {} if z is None else {"z": z})[0]
         if not schedule.needs_losses:  # strike logs the losses it decided on
             loss[LOSS_OF_STEP[step]] = step_loss
     loss["d_loss"] = (loss["d_pos_loss"] + loss["d_neg_loss"]) / 2
@@ -216,6 +225,7 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
     folder to continue from; `visualdl`: a folder for VisualDL's logs; `eval_samples`: if not 0, score that many
     samples after every pass (paddle_gan.evaluate). Returns (exe, programs, scope)."""
     place = place if place is not None else make_place()
+    noise_in_graph, fetch_every = gpu_path(config, place)
     parallel.connect(config, place)  # with several processes: before static mode (parallel.py)
     paddle.enable_static()
     writes = parallel.rank() == 0  # with several processes, rank 0 alone writes samples, logs and checkpoints
@@ -240,7 +250,7 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
     test_z = fixed_noise(config)
 
     paddle.seed(config["seed"])
-    programs = build_programs(config)
+    programs = build_programs(config, noise_in_graph)
     scope = paddle.static.Scope()
     exe = paddle.static.Executor(place)
     exe.run(programs.startup, scope=scope)
@@ -253,6 +263,8 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
     if meta:
         iteration, start_pass, start_batch = resume_from(resume, meta, config, scope, place,
                                                          (real_batches, noise_batches, schedule))
+    if noise_in_graph:  # Paddle's generator draws the training noise: seeded apart for each process and each start
+        paddle.seed(readers.graph_noise_seed(config["seed"], parallel.rank(), iteration))
     if writes:  # a fresh run: iteration 0, empty logs
         history = restart_loss_log(log_path, iteration)
         metrics_rows = restart_metrics_log(samples_dir / "metrics.csv", iteration)
@@ -289,19 +301,27 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
             first = start_batch if pass_id == start_pass else 0
             with PassProgress(pass_id, ipp, first, config["log_every"]) as progress:
                 for batch_id in range(first, ipp):
-                    img, z = next(real_batches), next(noise_batches)
+                    img = next(real_batches)
+                    z = None if noise_in_graph else next(noise_batches)
+                    # Losses reach the host every fetch_every iterations, when progress prints, and at a pass's end,
+                    # so the NaN guard has looked before the pass's checkpoint (which also checks the parameters).
+                    fetch_losses = batch_id % fetch_every == 0 or batch_id % config["log_every"] == 0 \
+                        or batch_id + 1 == ipp
                     try:
-                        loss, trained = train_step(exe, programs, scope, schedule, img, z)
+                        loss, trained = train_step(exe, programs, scope, schedule, img, z, fetch_losses)
                     except Diverged as e:
-                        raise Diverged(f"{e} at pass {pass_id}, batch {batch_id}: training diverged; the last good "
-                                       f"checkpoint is {last_checkpoint or 'none yet'}; try a lower --lr") from None
+                        since = " (or since the last fetch of losses)" if fetch_every > 1 else ""
+                        raise Diverged(f"{e} at pass {pass_id}, batch {batch_id}{since}: training diverged; "
+                                       f"the last good checkpoint is {last_checkpoint or 'none yet'}; "
+                                       "try a lower --lr") from None
 
                     writer.writerow([pass_id, batch_id, *(_fmt(loss[k]) for k in LOSS_NAMES), trained])
                     history["iteration"].append(iteration)
                     history["d_loss"].append(loss["d_loss"])
                     history["g_loss"].append(loss["g_loss"])
                     if dashboard and batch_id % config["log_every"] == 0:
-                        dashboard.iteration(iteration, loss, *d_outputs(exe, programs, scope, img, z))
+                        dashboard.iteration(iteration, loss, *d_outputs(exe, programs, scope, img,
+                                                                        next(noise_batches) if z is None else z))
                     iteration += 1
                     progress.update(batch_id, loss, trained)
                     stop = stop_signal()
@@ -388,6 +408,8 @@ def parse_args(argv=None):
                        ("beta1", float), ("noise_dim", int), ("seed", int)):
         parser.add_argument(f"--{flag}", type=kind, help="override the config's " + flag)
     parser.add_argument("--schedule", choices=("strike", "alternate", "kstep"), help="who trains next")
+    parser.add_argument("--amp", choices=("off", "fp16", "bf16"),
+                        help="mixed precision on a GPU: fp16 (with loss scaling) or bf16 (default: off)")
     parser.add_argument("--output_dir", default=".", help="where {d}_samples/ and {d}_params/ go (default: .)")
     parser.add_argument("-o", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="set any config key, e.g. -o d_batch_norm=false (repeatable)")
@@ -410,7 +432,7 @@ def config_from_args(args):
     checkpoint's config, with the command line's values on top."""
     overrides = dict(parse_override(text) for text in args.overrides)
     for key in ("num_passes", "iters_per_pass", "batch_size", "lr", "beta1", "noise_dim", "seed", "schedule",
-                "keep_checkpoints"):
+                "amp", "keep_checkpoints"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     config = load_config(args.conf or conf_path(args.dataset), overrides)
