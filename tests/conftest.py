@@ -9,6 +9,7 @@ import paddle
 import pytest
 from paddle_gan.config import DEFAULTS, check, conf_path, load_config
 from paddle_gan.fetch import idx_bytes
+from paddle_gan.programs import build_programs
 
 
 @pytest.fixture(autouse=True)
@@ -54,4 +55,24 @@ def write_cifar(folder, per_batch=6, seed=0):
     return np.concatenate(rows)
 
 
-__all__ = ["DEFAULTS", "tiny_config", "write_mnist", "write_cifar"]
+def setup(config, noise_in_graph=False):
+    """Build `config`'s programs and run their startup on the CPU. Returns (programs, scope, exe)."""
+    programs = build_programs(config, noise_in_graph)
+    scope = paddle.static.Scope()
+    exe = paddle.static.Executor(paddle.CPUPlace())
+    exe.run(programs.startup, scope=scope)
+    return programs, scope, exe
+
+
+def snapshot(scope, params):
+    """The values of `params` in `scope`, by name."""
+    return {p.name: np.array(scope.find_var(p.name).get_tensor()) for p in params}
+
+
+def restore(scope, values):
+    """Put `snapshot` values back into `scope`."""
+    for name, value in values.items():
+        scope.find_var(name).get_tensor().set(value, paddle.CPUPlace())
+
+
+__all__ = ["DEFAULTS", "tiny_config", "write_mnist", "write_cifar", "setup", "snapshot", "restore"]

@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 import pytest
-from conftest import tiny_config
+from conftest import restore, setup, snapshot, tiny_config
 
 from paddle_gan import checkpoint, device, parallel
 from paddle_gan import train as train_module
@@ -26,23 +26,6 @@ LEGACY_IR = not paddle.framework.use_pir_api()
 
 class FakeCUDAPlace:
     """Stands for paddle.CUDAPlace in gpu_path's type check: this machine has no GPU."""
-
-
-def setup(config, noise_in_graph):
-    programs = build_programs(config, noise_in_graph)
-    scope = paddle.static.Scope()
-    exe = paddle.static.Executor(paddle.CPUPlace())
-    exe.run(programs.startup, scope=scope)
-    return programs, scope, exe
-
-
-def snapshot(scope, params):
-    return {p.name: np.array(scope.find_var(p.name).get_tensor()) for p in params}
-
-
-def restore(scope, values):
-    for name, value in values.items():
-        scope.find_var(name).get_tensor().set(value, paddle.CPUPlace())
 
 
 def loss_of(exe, programs, scope, name):

@@ -2,7 +2,7 @@
 import numpy as np
 import paddle
 import pytest
-from conftest import tiny_config
+from conftest import restore, setup, snapshot, tiny_config
 
 from paddle_gan.programs import build_programs, get_params
 from paddle_gan.readers import NoiseBatches, uniform_data
@@ -17,23 +17,6 @@ CONFIGS = {
 
 def names(program, prefix):
     return sorted(p.name for p in get_params(program, prefix))
-
-
-def setup(config):
-    programs = build_programs(config)
-    scope = paddle.static.Scope()
-    exe = paddle.static.Executor(paddle.CPUPlace())
-    exe.run(programs.startup, scope=scope)
-    return programs, scope, exe
-
-
-def snapshot(scope, params):
-    return {p.name: np.array(scope.find_var(p.name).get_tensor()) for p in params}
-
-
-def restore(scope, values):
-    for name, value in values.items():
-        scope.find_var(name).get_tensor().set(value, paddle.CPUPlace())
 
 
 def is_statistic(name):
