@@ -33,9 +33,8 @@ sys.path.insert(0, str(ROOT))
 import paddle_gan  # noqa: E402,F401  first: it sets Paddle's environment before Paddle loads
 import paddle  # noqa: E402
 
-from paddle_gan import checkpoint, evaluate, plots  # noqa: E402
+from paddle_gan import checkpoint, evaluate, plots, readers  # noqa: E402
 from paddle_gan.generate import load_generator, sample  # noqa: E402
-from paddle_gan.train import EVAL_NOISE_SEED_OFFSET, fixed_noise, generate  # noqa: E402
 
 STARTED_FILE = "started.json"
 
@@ -80,7 +79,7 @@ def score_run(dataset, out, n):
     folders = checkpoint.list_checkpoints(out / "run" / f"{dataset}_params")
     if not folders:
         raise SystemExit(f"no checkpoint in {out / 'run'}: the run stopped before its first one; see {out / 'train.log'}")
-    config = checkpoint.load_config(folders[0])
+    config = checkpoint.saved_config(folders[0])
     floor = evaluate.real_floor(dataset, n, config["data_dir"], log=print)
     print(f"real data (n={n}): {evaluate.summary_line(floor)}", flush=True)
     (out / "grids").mkdir(exist_ok=True)
@@ -88,17 +87,14 @@ def score_run(dataset, out, n):
     for folder in folders:
         exe, programs, scope, config = load_generator(folder)
         seconds = checkpoint_seconds(folder, started)
-        samples = sample(exe, programs, scope, config, n, config["seed"] + EVAL_NOISE_SEED_OFFSET)
+        samples = sample(exe, programs, scope, readers.evaluation_noise(config, n), config["batch_size"])
         metrics = evaluate.evaluate_samples(dataset, samples, config["data_dir"])
         meta = checkpoint.read_meta(folder)
         points.append({"checkpoint": folder.name, "iteration": meta["iteration"], "seconds": round(seconds, 1),
                        **{k: metrics[k] for k in evaluate.SUMMARY[dataset]}})
-        picture = generate(exe, programs, scope, fixed_noise(config))  # the trainer's own picture noise
-        name = out / "grids" / f"{seconds / 60:05.1f}min-iter{meta['iteration']}.png"
-        if dataset == "uniform":
-            plots.save_scatter(picture, name, f"{seconds / 60:.1f} min, iteration {meta['iteration']}")
-        else:
-            plots.save_image_grid(picture, name)
+        picture = sample(exe, programs, scope, readers.picture_noise(config))  # the trainer's own picture noise
+        plots.save_samples(picture, out / "grids" / f"{seconds / 60:05.1f}min-iter{meta['iteration']}.png",
+                           f"{seconds / 60:.1f} min, iteration {meta['iteration']}")
         print(f"{seconds / 60:6.1f} min  iteration {meta['iteration']:6d}  {evaluate.summary_line(metrics)}",
               flush=True)
     return floor, points
@@ -106,7 +102,7 @@ def score_run(dataset, out, n):
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("-d", "--dataset", default="mnist", choices=evaluate.DATASETS)
+    parser.add_argument("-d", "--dataset", default="mnist", choices=evaluate.SCORED_DATASETS)
     parser.add_argument("--budget", type=float, default=1800, help="seconds of training (default 1800: 30 min)")
     parser.add_argument("--every", type=int, default=150, help="iterations between checkpoints (default 150)")
     parser.add_argument("-n", type=int, help="samples per evaluation (default 10000; 5000 for uniform)")

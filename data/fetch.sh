@@ -1,6 +1,6 @@
 #!/bin/sh
 # The shared body of data/get_*_data.sh: sh data/fetch.sh DATASET FOLDER [--force] [--from DIR] [--dest DIR]
-# fetches DATASET into data/FOLDER/ with paddle_gan/fetch.py (python -m paddle_gan.fetch), the same code the trainer
+# fetches DATASET into data/FOLDER/ with python -m paddle_gan.download, the same code the trainer
 # uses when data is missing. It downloads with Python's urllib, so neither curl nor wget is needed.
 set -e
 ROOT=$(cd "$(dirname "$0")/.." && pwd)
@@ -14,5 +14,5 @@ if ! "$PYTHON" -c "import numpy" 2>/dev/null; then
     exit 1
 fi
 # A later --dest wins over this default one.
-PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m paddle_gan.fetch "$DATASET" \
+PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" exec "$PYTHON" -m paddle_gan.download "$DATASET" \
     --dest "$ROOT/data/$FOLDER" "$@"

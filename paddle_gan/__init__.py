@@ -5,7 +5,7 @@ import warnings
 __version__ = "0.1.0"
 
 # Before Paddle is imported anywhere in the package: keep glog's INFO lines and three known, harmless warnings
-# out of the training log (PADDLE_NOTES.md, "Quiet logs").
+# out of the training log (docs/paddle_static_graph.md, "Quiet logs").
 os.environ.setdefault("GLOG_minloglevel", "2")
 
 
@@ -17,8 +17,8 @@ def _amd_processor():
         return False
 
 
-# Paddle's bundled MKL takes a slow code path on AMD processors unless told otherwise before it loads; on this
-# project's 2-core AMD EPYC the v0 MNIST DCGAN went from 4.2 to 1.3 s per iteration. A value the user set wins.
+# Paddle's bundled MKL takes a slow code path on AMD processors unless told otherwise before it loads (2-3x slower
+# training: benchmarks/RESULTS.md). A value the user set wins.
 if _amd_processor():
     os.environ.setdefault("MKL_DEBUG_CPU_TYPE", "5")
 

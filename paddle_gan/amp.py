@@ -10,7 +10,7 @@ and the step skipped, when a gradient overflows; doubled after 2,000 good steps 
 named under the optimizer's prefix (`D.opt.`, `G.opt.`), so checkpoints save it with Adam's. bf16 has float32's
 exponent range and needs no scaling.
 
-The two IRs differ here (PADDLE_NOTES.md) and this module is the one place that knows it:
+The two IRs differ here (docs/paddle_static_graph.md) and this module is the one place that knows it:
 - the legacy IR (Paddle 2.6, the GPU wheel on PyPI): the decorated optimizer rewrites the finished forward pass
   with casts in backward() and scales the loss itself;
 - PIR (Paddle 3.x): the forward pass must be built inside paddle.amp.auto_cast, which casts as ops are created, and

@@ -10,6 +10,9 @@ Both `.pd*` files are pickled {name: numpy array} dicts, the layout of Paddle's 
 `pass-00004` is written at the end of pass 4; `pass-00004-batch-00350` when a run is stopped after 350 batches of
 pass 4. A folder is written under a hidden temporary name, synced to disk and then renamed, so a crash while
 saving leaves the previous checkpoint as it was and no folder that `--resume` would take for a checkpoint.
+
+`resume` puts a run back where a checkpoint left it: parameters, both optimizers' state, the data and noise streams
+and the schedule, so that the resumed run continues exactly as if it had never stopped.
 """
 import json
 import os
@@ -17,6 +20,7 @@ import pickle
 import re
 import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +28,7 @@ import paddle
 
 from . import __version__
 from .config import ConfigError, from_saved
+from .errors import UserError
 
 PARAMS_FILE = "model.pdparams"
 OPT_FILE = "optimizer.pdopt"
@@ -34,7 +39,7 @@ NETWORK_KEYS = ("dataset", "network", "noise_dim", "d_batch_norm")
 FP16_STATE = ("opt.loss_scaling_", "opt.num_good_steps_", "opt.num_bad_steps_")  # amp.py's dynamic loss scale
 
 
-class CheckpointError(RuntimeError):
+class CheckpointError(UserError):
     """A checkpoint folder that cannot be used; the message names the folder and what is wrong."""
 
 
@@ -94,11 +99,13 @@ def _read(scope, names):
     return {name: np.array(scope.find_var(name).get_tensor()) for name in names}
 
 
-def make_meta(config, pass_id, batch, iteration, train_state):
-    """What meta.json holds: `batch` batches of pass `pass_id` done, `iteration` iterations done in all."""
+def make_meta(config, pass_id, batch, iteration, streams):
+    """What meta.json holds: `batch` batches of pass `pass_id` done, `iteration` iterations done in all, and where
+    each of `streams` (name -> real batches, noise batches or schedule) stands."""
     return {"paddle_gan": __version__, "paddle": paddle.__version__,
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "pass": pass_id, "batch": batch,
-            "iteration": iteration, "config": config, "train_state": train_state}
+            "iteration": iteration, "config": config,
+            "train_state": {name: stream.state() for name, stream in streams.items()}}
 
 
 def _write_synced(path, data):
@@ -166,7 +173,7 @@ def read_meta(path):
     return meta
 
 
-def load_config(path):
+def saved_config(path):
     """The config a checkpoint folder was trained with."""
     return read_meta(path)["config"]
 
@@ -215,3 +222,36 @@ def load_optimizer(path, scope, place):
     scale of fp16 training (amp.py) is left out when this run trains without it: a run may go on without --amp."""
     loaded = _load(Path(path) / OPT_FILE, scope, place, "", optional=FP16_STATE)
     return {name: value for name, value in loaded.items() if scope.find_var(name) is not None}
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where a run starts: the iterations already done, and the pass and batch of its next iteration."""
+    iteration: int = 0
+    pass_id: int = 0
+    batch: int = 0
+
+
+def resume(path, config, scope, place, programs, streams):
+    """Put the run of `config` back where checkpoint `path` left it: its parameters and optimizer state into
+    `scope`, the state of `streams` (name -> real batches, noise batches, schedule) restored, and the learning rate
+    `config` asks for set. Returns the Start."""
+    meta = read_meta(path)
+    check_network(path, meta["config"], config)
+    load_params(path, scope, place)
+    load_optimizer(path, scope, place)
+    for name in programs.learning_rates.values():
+        # Adam's learning rate is part of its saved state: set the one asked for now, or a new --lr is lost.
+        tensor = scope.find_var(name).get_tensor()
+        tensor.set(np.full_like(np.array(tensor), config["lr"]), place)
+    for name, stream in streams.items():
+        stream.restore(meta["train_state"][name])
+    pass_id, batch = meta["pass"], meta["batch"]
+    if batch == meta["config"]["iters_per_pass"]:  # the checkpoint closed its pass
+        pass_id, batch = pass_id + 1, 0
+    changed = [f"{k} {meta['config'][k]!r} -> {v!r}" for k, v in config.items() if meta["config"][k] != v]
+    print(f"resuming from {path} at pass {pass_id}, batch {batch} (iteration {meta['iteration']})"
+          + (f"; changed: {', '.join(changed)}" if changed else ""), flush=True)
+    if pass_id >= config["num_passes"]:
+        print(f"the checkpoint has all {config['num_passes']} passes; raise --num_passes to train on", flush=True)
+    return Start(meta["iteration"], pass_id, batch)

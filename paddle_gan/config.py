@@ -4,6 +4,8 @@ Every key has a default here, so a config file names only what differs, and `-o 
 """
 from pathlib import Path
 
+from .errors import UserError
+
 try:
     import tomllib
 except ModuleNotFoundError:  # Python < 3.11
@@ -47,7 +49,7 @@ DEFAULTS = {
 }
 
 
-class ConfigError(ValueError):
+class ConfigError(UserError):
     """A config value that cannot work; the message says which key and what to do."""
 
 
@@ -129,6 +131,13 @@ def check(config):
                           "use v0_mlp for uniform and v0_dcgan or fluid_dcgan for images")
     if config["network"] == "fluid_dcgan" and sample_shape(config) != (1, 28, 28):
         raise ConfigError("network=fluid_dcgan is built for 28x28 MNIST; use v0_dcgan for cifar")
+
+
+def check_dataset(config, dataset, source):
+    """Refuse `config` (read from `source`, e.g. "mnist_params/pass-00009 is a checkpoint") when it is not for the
+    data set the command line named with -d."""
+    if config["dataset"] != dataset:
+        raise ConfigError(f"{source} for dataset={config['dataset']}, but -d {dataset} was given")
 
 
 def sample_shape(config):

@@ -14,8 +14,9 @@ from pathlib import Path
 import paddle
 
 from . import checkpoint
-from .config import ConfigError, sample_shape
-from .device import DeviceError, make_place
+from .config import sample_shape
+from .device import make_place
+from .errors import UserError
 from .generate import load_generator
 
 MODEL_NAME = "generator"
@@ -62,9 +63,9 @@ def main(argv=None):
     args = parser.parse_args(argv)
     try:
         path = export(args.model_dir, args.out, make_place(False))
-    except (ConfigError, DeviceError, checkpoint.CheckpointError) as e:
+    except UserError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
     print(f"wrote {path} and {path.with_suffix('.pdiparams')}")
     return 0
 

@@ -12,17 +12,17 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from . import checkpoint, plots, readers
-from .config import ConfigError
-from .device import DeviceError, make_place
+from . import checkpoint, device, plots, readers
+from .config import check_dataset
+from .errors import UserError
 from .programs import build_programs
 
 
 def load_generator(model_dir, place=None):
     """Rebuild the checkpoint's programs and load G's parameters. Returns (exe, programs, scope, config)."""
-    config = checkpoint.load_config(model_dir)
+    config = checkpoint.saved_config(model_dir)
     paddle.enable_static()
-    place = place if place is not None else make_place()
+    place = place if place is not None else device.make_place()
     programs = build_programs(dict(config, amp="off"))  # only infer runs here, in float32 whatever G trained in
     scope = paddle.static.Scope()
     exe = paddle.static.Executor(place)
@@ -31,15 +31,22 @@ def load_generator(model_dir, place=None):
     return exe, programs, scope, config
 
 
-def sample(exe, programs, scope, config, n, seed):
-    """`n` samples from noise seeded with `seed`, drawn in batches of the config's batch size."""
-    noise = readers.NoiseBatches(config["noise"], config["batch_size"], config["noise_dim"], seed)
-    chunks, drawn = [], 0
-    while drawn < n:
-        z = next(noise)[: n - drawn]
-        chunks.append(exe.run(programs.infer, feed={"z": z}, fetch_list=programs.fetch["infer"], scope=scope)[0])
-        drawn += len(z)
-    return np.concatenate(chunks)
+def sample(exe, programs, scope, z, batch_size=None):
+    """G's samples for noise `z`, from the infer program; `batch_size` rows at a time (None: all at once)."""
+    step = batch_size or len(z)
+    return np.concatenate([exe.run(programs.infer, feed={"z": z[start:start + step]},
+                                   fetch_list=programs.fetch["infer"], scope=scope)[0]
+                           for start in range(0, len(z), step)])
+
+
+def write_picture(model_dir, dataset, output_dir=".", place=None, seed=0):
+    """The v0 demo's `--model_dir` mode: write `generated_{d}_samples.png` from a saved generator."""
+    check_dataset(checkpoint.saved_config(model_dir), dataset, f"{model_dir} is a checkpoint")
+    exe, programs, scope, config = load_generator(model_dir, place)
+    Path(output_dir).mkdir(parents=True, exist_ok=True)
+    path = Path(output_dir) / f"generated_{config['dataset']}_samples.png"
+    plots.save_samples(sample(exe, programs, scope, readers.picture_noise(config, seed)), path, "generated")
+    return path
 
 
 def main(argv=None):
@@ -49,25 +56,20 @@ def main(argv=None):
     parser.add_argument("-o", "--out", default="samples.npy", help="numpy file to write (default samples.npy)")
     parser.add_argument("--png", help="also write the samples as a picture (a grid, or a scatter plot for uniform)")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
-    parser.add_argument("--use_gpu", "--useGpu", type=int, choices=(0, 1), default=None)
-    parser.add_argument("--gpu_id", type=int, default=0)
+    device.add_arguments(parser)
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error(f"-n {args.n}: must be at least 1")
     try:
-        place = make_place(None if args.use_gpu is None else bool(args.use_gpu), args.gpu_id)
-        exe, programs, scope, config = load_generator(args.model_dir, place)
-        samples = sample(exe, programs, scope, config, args.n, args.seed)
-    except (ConfigError, DeviceError, checkpoint.CheckpointError) as e:
+        exe, programs, scope, config = load_generator(args.model_dir, device.place_from_args(args))
+        samples = sample(exe, programs, scope, readers.noise(config, args.n, args.seed), config["batch_size"])
+    except UserError as e:
         print(f"error: {e}", file=sys.stderr)
-        return 2
+        return e.exit_code
     np.save(args.out, samples)
     print(f"wrote {args.n} samples of shape {samples.shape[1:]} to {args.out}")
     if args.png:
-        if samples.ndim == 2:
-            plots.save_scatter(samples, args.png, f"{Path(args.model_dir).name}: {args.n} samples")
-        else:
-            plots.save_image_grid(samples, args.png)
+        plots.save_samples(samples, args.png, f"{Path(args.model_dir).name}: {args.n} samples")
         print(f"wrote {args.png}")
     return 0
 

@@ -1,8 +1,8 @@
 """The generator and discriminator networks of the Paddle GAN tutorials.
 
 Every weight, bias and batch-norm statistic gets an explicit name under `G.` or `D.`: static programs share a
-parameter only through its name (PADDLE_NOTES.md), and the names are the checkpoint format. Layers are created
-afresh each time a network is built, because one layer object reused in two programs fails at run time.
+parameter only through its name (docs/paddle_static_graph.md), and the names are the checkpoint format. Layers are
+created afresh each time a network is built, because one layer object reused in two programs fails at run time.
 
 Three families:
   v0_mlp       gan_conf.py, the 2-D uniform toy

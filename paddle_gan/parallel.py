@@ -30,8 +30,10 @@ import numpy as np
 import paddle
 import paddle.distributed as dist
 
+from .errors import UserError
 
-class ParallelError(RuntimeError):
+
+class ParallelError(UserError):
     """A setting that cannot be split over the processes; the message says what to change."""
 
 

@@ -26,15 +26,6 @@ def image_grid(images, nrow=8):
     return grid
 
 
-def save_image_grid(images, path, nrow=8):
-    """Write `images` ((N, C, H, W) in [-1, 1]) as a grid PNG."""
-    grid = image_grid(images, nrow)
-    if grid.shape[2] == 1:
-        imsave(path, grid[:, :, 0], cmap="gray", vmin=0, vmax=255)
-    else:
-        imsave(path, grid)
-
-
 def scatter_figure(points, title):
     """A scatter plot of 2-D `points` with the unit square (where the real data lives) drawn in."""
     fig = Figure(figsize=(5, 5))
@@ -49,34 +40,30 @@ def scatter_figure(points, title):
     return fig
 
 
-def save_scatter(points, path, title):
-    """Write `scatter_figure(points, title)` as a PNG."""
-    scatter_figure(points, title).savefig(path, dpi=100)
-
-
-def sample_figure(samples, title):
-    """What a pass's samples look like, as a figure a notebook shows inline: a scatter plot for 2-D points, the 8x8
-    grid for images."""
-    if samples.ndim == 2:
-        return scatter_figure(samples, title)
-    grid = image_grid(samples)
-    fig = Figure(figsize=(4, 4))
-    ax = fig.subplots()
-    ax.imshow(grid[:, :, 0] if grid.shape[2] == 1 else grid, cmap="gray", vmin=0, vmax=255)
-    ax.set_axis_off()
-    ax.set_title(title)
-    return fig
-
-
-def sample_picture(samples, title):
-    """The samples as an (H, W, 3) uint8 RGB array (for VisualDL's image panel): the grid itself for images, the
-    rendered scatter plot for 2-D points."""
+def sample_picture(samples, title=None):
+    """What samples look like, as an (H, W, 3) uint8 RGB picture: the 8x8 grid for images, a rendered scatter plot
+    (with `title`) for 2-D points. Every sample picture paddle_gan shows or writes comes from here."""
     if samples.ndim == 2:
         canvas = FigureCanvasAgg(scatter_figure(samples, title))
         canvas.draw()
         return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
     grid = image_grid(samples)
-    return np.repeat(grid, 3, axis=2) if grid.shape[2] == 1 else grid
+    return np.repeat(grid, 3, axis=2) if grid.shape[2] == 1 else grid  # gray as RGB: a colormap would shift levels
+
+
+def save_samples(samples, path, title=None):
+    """Write `sample_picture(samples, title)` as a PNG: the v0 demo's train_pass{N}.png."""
+    imsave(path, sample_picture(samples, title))
+
+
+def sample_figure(samples, title):
+    """The samples' picture in a figure with `title`, for a notebook to show inline."""
+    fig = Figure(figsize=(4, 4))
+    ax = fig.subplots()
+    ax.imshow(sample_picture(samples))
+    ax.set_axis_off()
+    ax.set_title(title)
+    return fig
 
 
 def loss_figure(iterations, d_loss, g_loss):

@@ -9,6 +9,9 @@
   rank_mean, rank_max   only when several processes train together (parallel.py): a list of numbers averaged,
            or maximised, over them
 
+The losses, in the v0 demo's words (LOSS_NAMES): d_pos_loss (d_real's), d_neg_loss (d_fake's), their mean d_loss,
+and g_loss (g's).
+
 The programs share parameters by name only (see nets.py), all created through the one `startup` program.
 
 On the GPU path (device.gpu_path) d_fake and g draw their noise themselves, `batch_size` rows (this process's
@@ -33,6 +36,9 @@ import paddle.nn.functional as F
 from . import amp, nets, parallel
 from .config import sample_shape
 
+LOSS_NAMES = ("d_pos_loss", "d_neg_loss", "d_loss", "g_loss")
+LOSS_OF_PROGRAM = {"d_real": "d_pos_loss", "d_fake": "d_neg_loss", "g": "g_loss"}
+
 
 @dataclass
 class GanPrograms:
@@ -44,9 +50,9 @@ class GanPrograms:
     losses: paddle.static.Program
     fetch: dict = field(default_factory=dict)  # program name -> values to fetch when it runs
     feed: dict = field(default_factory=dict)   # program name -> its input variables
+    learning_rates: dict = field(default_factory=dict)  # "G", "D" -> the name of its Adam's learning-rate variable
     rank_mean: paddle.static.Program = None    # None in a single process
     rank_max: paddle.static.Program = None
-    noise_in_graph: bool = False               # d_fake and g draw z themselves and take no feed
 
 
 def get_params(program, prefix):
@@ -55,6 +61,8 @@ def get_params(program, prefix):
 
 
 def _adam(config, program, loss, prefix):
+    """Append the backward pass of `loss` and Adam's update of the parameters named `prefix`*; returns the name of
+    the learning-rate variable, which holds the rate a checkpoint saves and a resume may change."""
     # Adam's moments and learning rate are named by the unique_name generator: a fresh guard per network prefix
     # gives d_real and d_fake the same names (one shared state for D) and keeps G's apart from D's.
     with paddle.utils.unique_name.guard(prefix + "opt."):
@@ -63,7 +71,7 @@ def _adam(config, program, loss, prefix):
             amp.minimize(config, optimizer, loss)
         else:  # minimize() in two steps, so that several processes can average the gradients in between
             optimizer.apply_gradients(parallel.average_gradients(optimizer.backward(loss)))
-    parallel.average_statistics(program)  # several processes: the batch-norm statistics this program wrote, too
+    return optimizer._learning_rate_map[program].name  # the variable Adam created for this program
 
 
 def _logit_loss(logit, label):
@@ -86,7 +94,7 @@ def build_programs(config, noise_in_graph=False):
     startup.random_seed = config["seed"]
     real_shape = [None, *sample_shape(config)]
     noise_shape = [None, config["noise_dim"]]
-    built, fetch, feed = {}, {}, {}
+    built, fetch, feed, learning_rates = {}, {}, {}, {}
 
     def program(name):
         main = paddle.static.Program()
@@ -106,7 +114,8 @@ def build_programs(config, noise_in_graph=False):
         with amp.autocast(config):
             logit = nets.discriminator(config, img, training=True)
         loss = _logit_loss(amp.float32(config, logit), 1)
-        _adam(config, built["d_real"], loss, "D.")
+        learning_rates["D"] = _adam(config, built["d_real"], loss, "D.")
+        parallel.average_statistics(built["d_real"])  # several processes: the batch-norm statistics it wrote
         feed["d_real"], fetch["d_real"] = [img], [loss]
 
     with program("d_fake"):
@@ -115,6 +124,7 @@ def build_programs(config, noise_in_graph=False):
             logit = nets.discriminator(config, nets.generator(config, z, training=True), training=True)
         loss = _logit_loss(amp.float32(config, logit), 0)
         _adam(config, built["d_fake"], loss, "D.")
+        parallel.average_statistics(built["d_fake"])
         fetch["d_fake"] = [loss]
 
     with program("g"):
@@ -122,7 +132,8 @@ def build_programs(config, noise_in_graph=False):
         with amp.autocast(config):
             logit = nets.discriminator(config, nets.generator(config, z, training=True), training=True)
         loss = _logit_loss(amp.float32(config, logit), 1)
-        _adam(config, built["g"], loss, "G.")
+        learning_rates["G"] = _adam(config, built["g"], loss, "G.")
+        parallel.average_statistics(built["g"])
         fetch["g"] = [loss]
 
     with program("infer"):
@@ -149,4 +160,4 @@ def build_programs(config, noise_in_graph=False):
                 values = paddle.static.data("values", [None], "float64")
                 feed["rank_" + how], fetch["rank_" + how] = [values], [parallel.reduce_over_ranks(values, how)]
 
-    return GanPrograms(startup=startup, fetch=fetch, feed=feed, noise_in_graph=noise_in_graph, **built)
+    return GanPrograms(startup=startup, fetch=fetch, feed=feed, learning_rates=learning_rates, **built)

@@ -11,7 +11,7 @@ import time
 from tqdm import tqdm
 from tqdm.auto import tqdm as notebook_tqdm  # the widget bar in Jupyter (falls back to text without ipywidgets)
 
-LOSS_NAMES = ("d_pos_loss", "d_neg_loss", "d_loss", "g_loss")  # the v0 demo's words
+from .programs import LOSS_NAMES
 
 
 def in_notebook():

@@ -12,13 +12,16 @@ from pathlib import Path
 
 import numpy as np
 
-MNIST_TRAIN_IMAGES = "train-images-idx3-ubyte"
-MNIST_TRAIN_LABELS = "train-labels-idx1-ubyte"
+from .errors import UserError
+
+# MNIST's (images, labels) files per split; Fashion-MNIST uses the same names.
+MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+               "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}
 CIFAR_TRAIN_BATCHES = [f"data_batch_{i}" for i in range(1, 6)]
 # The files each reader needs, and the command (run from the project root) that fetches them.
 TRAIN_FILES = {
-    "mnist": (MNIST_TRAIN_IMAGES, MNIST_TRAIN_LABELS),
-    "fashion_mnist": (MNIST_TRAIN_IMAGES, MNIST_TRAIN_LABELS),
+    "mnist": MNIST_FILES["train"],
+    "fashion_mnist": MNIST_FILES["train"],
     "cifar": tuple(CIFAR_TRAIN_BATCHES),
 }
 FETCH_COMMANDS = {
@@ -28,9 +31,12 @@ FETCH_COMMANDS = {
 }
 DEFAULT_DIRS = {"mnist": "data/mnist_data", "fashion_mnist": "data/fashion_mnist_data",
                 "cifar": "data/cifar-10-batches-py"}
+# Every random stream of a run has its own seed, the config's seed plus an offset: the same seed gives the same run,
+# and no stream repeats another's numbers. (Noise drawn inside the programs: graph_noise_seed.)
+SEED_OFFSETS = {"data": 0, "real_batches": 1, "training_noise": 2, "picture_noise": 1000, "evaluation_noise": 2000}
 
 
-class DataError(RuntimeError):
+class DataError(UserError):
     """Data missing or unreadable; the message names the file and how to fix it."""
 
 
@@ -75,6 +81,11 @@ def uniform_data(num_samples, seed):
     return np.random.default_rng(seed).random((num_samples, 2), dtype=np.float32)
 
 
+def stream_seed(config, stream):
+    """The seed of one of a run's random streams (SEED_OFFSETS)."""
+    return config["seed"] + SEED_OFFSETS[stream]
+
+
 class NoiseBatches:
     """Endless noise batches of shape (batch_size, noise_dim): `normal` N(0,1) or `uniform` U(-1,1)."""
 
@@ -95,6 +106,29 @@ class NoiseBatches:
 
     def restore(self, state):
         self.rng.bit_generator.state = state["rng"]
+
+
+def training_noise(config):
+    """The noise batches d_fake and g train on."""
+    seed = stream_seed(config, "training_noise")
+    return NoiseBatches(config["noise"], config["batch_size"], config["noise_dim"], seed)
+
+
+def noise(config, n, seed):
+    """`n` noise vectors of the config's kind, drawn with `seed`."""
+    return next(NoiseBatches(config["noise"], n, config["noise_dim"], seed))
+
+
+def picture_noise(config, seed=None):
+    """The noise of one sample picture: 1,000 points for the toy's scatter plot, 64 images for an 8x8 grid. Without
+    `seed`, the run's own: every pass's picture comes from the same noise, so that pictures compare."""
+    seed = stream_seed(config, "picture_noise") if seed is None else seed
+    return noise(config, 1000 if config["dataset"] == "uniform" else 64, seed)
+
+
+def evaluation_noise(config, n):
+    """The noise of a per-pass evaluation: every pass is scored on the same `n` vectors."""
+    return noise(config, n, stream_seed(config, "evaluation_noise"))
 
 
 def graph_noise_seed(seed, rank, iteration):
@@ -149,22 +183,27 @@ def read_idx(path, fix="bash data/get_mnist_data.sh"):
     return np.frombuffer(raw, np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
-def mnist_images(data_dir, dataset="mnist"):
-    """MNIST's (or Fashion-MNIST's) training images from `data_dir`, float32 in [-1, 1], shape (N, 1, 28, 28).
-    The labels are unused but read, so that a mismatched pair of files is caught."""
+def mnist(data_dir, dataset="mnist", split="train"):
+    """MNIST's (or Fashion-MNIST's) `split` ("train" or "test") from `data_dir`: float32 images in [-1, 1] of shape
+    (N, 1, 28, 28) and their uint8 labels. Both files are checked, so that a mismatched pair is caught."""
     fix = fetch_command(dataset, data_dir)
-    images = read_idx(Path(data_dir) / MNIST_TRAIN_IMAGES, fix)
-    labels = read_idx(Path(data_dir) / MNIST_TRAIN_LABELS, fix)
+    image_file, label_file = (Path(data_dir) / name for name in MNIST_FILES[split])
+    images, labels = read_idx(image_file, fix), read_idx(label_file, fix)
     if images.ndim != 3 or images.shape[1:] != (28, 28):
-        raise DataError(f"{Path(data_dir) / MNIST_TRAIN_IMAGES} holds items of shape {list(images.shape[1:])}, "
-                        f"not 28x28 images; fetch it again with: {fix}")
+        raise DataError(f"{image_file} holds items of shape {list(images.shape[1:])}, not 28x28 images; "
+                        f"fetch it again with: {fix}")
     if labels.ndim != 1:
-        raise DataError(f"{Path(data_dir) / MNIST_TRAIN_LABELS} holds items of shape {list(labels.shape[1:])}, "
-                        f"not single labels; fetch it again with: {fix}")
+        raise DataError(f"{label_file} holds items of shape {list(labels.shape[1:])}, not single labels; "
+                        f"fetch it again with: {fix}")
     if len(images) != len(labels):
-        raise DataError(f"{Path(data_dir) / MNIST_TRAIN_IMAGES} holds {len(images)} images but "
-                        f"{MNIST_TRAIN_LABELS} holds {len(labels)} labels; fetch both again with: {fix}")
-    return scale_images(images)[:, None, :, :]
+        raise DataError(f"{image_file} holds {len(images)} images but {label_file.name} holds {len(labels)} labels; "
+                        f"fetch both again with: {fix}")
+    return scale_images(images)[:, None, :, :], labels
+
+
+def mnist_images(data_dir, dataset="mnist"):
+    """MNIST's (or Fashion-MNIST's) training images, what the GAN trains on (the labels are read and checked)."""
+    return mnist(data_dir, dataset)[0]
 
 
 def cifar_images(data_dir):
@@ -200,12 +239,12 @@ def cifar_images(data_dir):
 
 def real_batches(config):
     """The config's real data as a ShuffledBatches stream."""
-    dataset, seed = config["dataset"], config["seed"]
+    dataset = config["dataset"]
     if dataset == "uniform":
-        data = uniform_data(config["num_samples"], seed)
+        data = uniform_data(config["num_samples"], stream_seed(config, "data"))
     elif dataset in ("mnist", "fashion_mnist"):
         data = mnist_images(config["data_dir"], dataset)
     else:
         data = cifar_images(config["data_dir"])
-    return ShuffledBatches(data, config["batch_size"], seed + 1)
+    return ShuffledBatches(data, config["batch_size"], stream_seed(config, "real_batches"))
 

@@ -8,7 +8,7 @@ import math
 
 from . import plots
 from .config import ConfigError
-from .progress import LOSS_NAMES
+from .programs import LOSS_NAMES
 
 
 class VisualDLLog:

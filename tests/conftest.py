@@ -8,8 +8,9 @@ import numpy as np
 import paddle
 import pytest
 from paddle_gan.config import DEFAULTS, check, conf_path, load_config
-from paddle_gan.fetch import idx_bytes
+from paddle_gan.download import idx_bytes
 from paddle_gan.programs import build_programs
+from paddle_gan.readers import MNIST_FILES
 
 
 @pytest.fixture(autouse=True)
@@ -55,6 +56,30 @@ def write_cifar(folder, per_batch=6, seed=0):
     return np.concatenate(rows)
 
 
+def write_labelled(folder, n_train=600, n_test=100, seed=0):
+    """An easy MNIST-like set: class k is a bright 7x7 block at cell k of a 4x3 grid, plus noise and jitter."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+
+    def make(n):
+        labels = np.arange(n) % 10
+        images = rng.integers(0, 60, (n, 28, 28)).astype(np.uint8)
+        for i, k in enumerate(labels):
+            top, left = 1 + (k // 4) * 9 + rng.integers(0, 2), 1 + (k % 4) * 7 + rng.integers(0, 1)
+            images[i, top:top + 7, left:left + 6] = 255
+        return images, labels.astype(np.uint8)
+    for names, n in ((MNIST_FILES["train"], n_train), (MNIST_FILES["test"], n_test)):
+        for name, array in zip(names, make(n)):
+            (folder / name).write_bytes(idx_bytes(array))
+    return folder
+
+
+@pytest.fixture(scope="module")
+def labelled(tmp_path_factory):
+    """An easy labelled MNIST-like set (write_labelled), one per test module."""
+    return write_labelled(tmp_path_factory.mktemp("labelled") / "mnist_data")
+
+
 def setup(config, noise_in_graph=False):
     """Build `config`'s programs and run their startup on the CPU. Returns (programs, scope, exe)."""
     programs = build_programs(config, noise_in_graph)
@@ -75,4 +100,5 @@ def restore(scope, values):
         scope.find_var(name).get_tensor().set(value, paddle.CPUPlace())
 
 
-__all__ = ["DEFAULTS", "tiny_config", "write_mnist", "write_cifar", "setup", "snapshot", "restore"]
+__all__ = ["DEFAULTS", "tiny_config", "write_mnist", "write_cifar", "write_labelled", "setup", "snapshot",
+           "restore"]

@@ -22,7 +22,8 @@ import paddle
 
 from paddle_gan import checkpoint, nets, parallel, readers
 from paddle_gan.programs import build_programs, get_params
-from paddle_gan.train import Diverged, Interrupted, config_from_args, parse_args, train
+from paddle_gan.errors import Diverged, Interrupted
+from paddle_gan.train import config_from_args, parse_args, train
 
 STEP_BATCH = 16
 

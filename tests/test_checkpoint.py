@@ -42,7 +42,7 @@ def test_save_then_load_restores_every_parameter_bit_for_bit(tmp_path):
     with open(tmp_path / "pass-00000" / checkpoint.OPT_FILE, "rb") as f:
         opt = pickle.load(f)
     assert set(opt) == set(opt_state)
-    assert checkpoint.load_config(tmp_path / "pass-00000") == config
+    assert checkpoint.saved_config(tmp_path / "pass-00000") == config
 
 
 def test_loading_another_networks_checkpoint_is_refused(tmp_path):

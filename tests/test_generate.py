@@ -9,7 +9,8 @@ from conftest import tiny_config, write_mnist
 from matplotlib.image import imread
 
 from paddle_gan.generate import load_generator, sample
-from paddle_gan.train import generate, train
+from paddle_gan.readers import noise
+from paddle_gan.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -32,20 +33,20 @@ def test_loaded_generator_matches_the_trained_one(mnist_checkpoint):
     path, (exe, programs, scope) = mnist_checkpoint
     z = np.random.default_rng(0).standard_normal((5, 100)).astype("float32")
     loaded = load_generator(path)
-    np.testing.assert_array_equal(generate(*loaded[:3], z), generate(exe, programs, scope, z))
+    np.testing.assert_array_equal(sample(*loaded[:3], z), sample(exe, programs, scope, z))
 
 
 def test_same_seed_same_samples_any_batching(mnist_checkpoint):
     path, _ = mnist_checkpoint
     exe, programs, scope, config = load_generator(path)
-    a = sample(exe, programs, scope, config, 20, seed=3)
-    b = sample(exe, programs, scope, config, 20, seed=3)
-    c = sample(exe, programs, scope, config, 20, seed=4)
+    a = sample(exe, programs, scope, noise(config, 20, seed=3), config["batch_size"])
+    b = sample(exe, programs, scope, noise(config, 20, seed=3), config["batch_size"])
+    c = sample(exe, programs, scope, noise(config, 20, seed=4), config["batch_size"])
     assert a.shape == (20, 1, 28, 28) and -1 <= a.min() and a.max() <= 1
     np.testing.assert_array_equal(a, b)
     assert not np.array_equal(a, c)
-    config["batch_size"] = 7  # other chunks of the same noise stream: same samples, since infer uses moving stats
-    np.testing.assert_allclose(sample(exe, programs, scope, config, 20, seed=3), a, atol=1e-6)
+    # Other chunks of the same noise: the same samples, since infer uses the moving statistics.
+    np.testing.assert_allclose(sample(exe, programs, scope, noise(config, 20, seed=3), 7), a, atol=1e-6)
 
 
 def test_cli_writes_npy_and_png(mnist_checkpoint, tmp_path):
@@ -57,7 +58,8 @@ def test_cli_writes_npy_and_png(mnist_checkpoint, tmp_path):
     assert samples.shape == (10, 1, 28, 28)
     assert imread(tmp_path / "s.png").shape[:2] == (2 * 30 + 2, 8 * 30 + 2)
     exe, programs, scope, config = load_generator(path)
-    np.testing.assert_array_equal(samples, sample(exe, programs, scope, config, 10, seed=2))
+    expected = sample(exe, programs, scope, noise(config, 10, seed=2), config["batch_size"])
+    np.testing.assert_array_equal(samples, expected)
 
 
 def test_uniform_samples_are_points(tmp_path):

@@ -1,4 +1,4 @@
-"""The GPU path (device.gpu_path), run on CPU: noise drawn inside the programs, losses fetched every N iterations,
+"""The GPU path (device.plan), run on CPU: noise drawn inside the programs, losses fetched every N iterations,
 mixed precision refused on CPU and built where Paddle can; and the CPU default left as it was."""
 import csv
 import json
@@ -15,17 +15,19 @@ from conftest import restore, setup, snapshot, tiny_config
 from paddle_gan import checkpoint, device, parallel
 from paddle_gan import train as train_module
 from paddle_gan.config import ConfigError, updated
-from paddle_gan.device import DeviceError, gpu_path
+from paddle_gan.device import DeviceError, plan
+from paddle_gan.errors import Diverged
+from paddle_gan.generate import write_picture
 from paddle_gan.programs import _graph_noise, build_programs, get_params
 from paddle_gan.readers import graph_noise_seed
-from paddle_gan.train import Diverged, generate_only, train
+from paddle_gan.train import train
 
 ROOT = Path(__file__).resolve().parent.parent
 LEGACY_IR = not paddle.framework.use_pir_api()
 
 
 class FakeCUDAPlace:
-    """Stands for paddle.CUDAPlace in gpu_path's type check: this machine has no GPU."""
+    """Stands for paddle.CUDAPlace in plan's type check: this machine has no GPU."""
 
 
 def loss_of(exe, programs, scope, name):
@@ -43,6 +45,12 @@ def loss_rows(folder, config):
 
 
 # ---- which path a place takes ------------------------------------------------------------------------------------
+
+def gpu_path(config, place):
+    """(noise drawn in the programs, fetch losses every N iterations): the two choices of the plan."""
+    chosen = plan(config, place)
+    return chosen.noise_in_graph, chosen.fetch_every
+
 
 @pytest.mark.parametrize("schedule", ["strike", "alternate", "kstep"])
 def test_cpu_default_is_the_tutorials_loop(schedule):
@@ -225,6 +233,17 @@ def test_a_checkpoint_trained_in_fp16_generates_and_resumes_without_amp(tmp_path
     with open(folder / checkpoint.OPT_FILE, "wb") as f:
         pickle.dump(opt, f)
 
-    assert generate_only(folder, "uniform", tmp_path / "gen").is_file()  # infer never runs in fp16
-    train(updated(checkpoint.load_config(folder), {"amp": "off", "num_passes": 2}), tmp_path, resume=folder)
+    assert write_picture(folder, "uniform", tmp_path / "gen").is_file()  # infer never runs in fp16
+    train(updated(checkpoint.saved_config(folder), {"amp": "off", "num_passes": 2}), tmp_path, resume=folder)
     assert (tmp_path / config["params_dir"] / "pass-00001").is_dir()
+
+
+def test_the_plan_fetches_every_nth_the_printed_and_the_last_iteration_and_feeds_noise_only_on_cpu():
+    config = tiny_config("uniform", schedule="alternate", iters_per_pass=12, log_every=5)
+    sparse = plan(updated(config, {"noise_source": "graph", "fetch_every": 4}), paddle.CPUPlace())
+    assert [b for b in range(12) if sparse.fetch_losses(b)] == [0, 4, 5, 8, 10, 11]
+    noise_batches = iter([np.zeros((8, 10), np.float32)])
+    assert sparse.noise(noise_batches) is None  # drawn in the programs: the stream is not read
+    tutorial = plan(config, paddle.CPUPlace())
+    assert all(tutorial.fetch_losses(b) for b in range(12))
+    assert tutorial.noise(noise_batches).shape == (8, 10)

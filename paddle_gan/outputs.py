@@ -1,0 +1,276 @@
+"""What a training run writes, in one place: the v0 demo's `{d}_samples/` and `{d}_params/` folders under
+`--output_dir`, the VisualDL dashboard, and the messages a stopped or diverged run ends with.
+
+  {d}_samples/losses.csv      a row per iteration: pass, iteration (the batch in its pass), the four losses, trained
+  {d}_samples/loss.png        the losses so far, redrawn after every pass
+  {d}_samples/train_pass{N}.png   the pass's samples from the run's fixed picture noise
+  {d}_samples/metrics.csv, metrics.png   with --eval_every_pass: the scores of every pass (paddle_gan.evaluate)
+  {d}_params/pass-NNNNN/      a checkpoint after every pass, or when the run is stopped midway (checkpoint.py)
+
+With several processes (parallel.py) rank 0 writes all of it; the other ranks hold a SilentOutputs, which writes
+nothing but still checks each checkpoint's parameters, so that every rank stops alike when they are not finite.
+"""
+import csv
+import os
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from . import checkpoint, evaluate, parallel, plots, readers
+from .config import ConfigError
+from .errors import Diverged, Interrupted, UserError
+from .generate import sample
+from .programs import LOSS_NAMES
+from .visualdl_log import VisualDLLog
+
+LOSS_COLUMNS = ("pass", "iteration", *LOSS_NAMES, "trained")
+
+
+class OutputError(UserError):
+    """The output folders cannot be written, or hold an earlier run that a fresh start would overwrite."""
+
+
+def for_this_process(config, output_dir, resume=None, visualdl=None, eval_samples=0):
+    """Rank 0's RunOutputs; on the other ranks of a data-parallel run, its silent twin. Checks, before any work,
+    that the outputs can be written (and the dashboard and the evaluation can run)."""
+    outputs = RunOutputs if parallel.rank() == 0 else SilentOutputs
+    return outputs(config, output_dir, resume, visualdl, eval_samples)
+
+
+class RunOutputs:
+    """The outputs of one run of `config` under `output_dir`. `resume`: the checkpoint it continues from (None for a
+    fresh run); `visualdl`: a folder for the dashboard's records; `eval_samples`: if not 0, how many samples to
+    score after every pass.
+
+    Use: `started(...)` once the programs are built (a context manager: the logs are closed however the run ends),
+    then `log(...)` every iteration and `pass_end(pass_id)` after every pass."""
+
+    def __init__(self, config, output_dir, resume=None, visualdl=None, eval_samples=0):
+        self.config, self.output_dir, self.eval_samples = config, Path(output_dir), eval_samples
+        self.samples_dir = self.output_dir / config["samples_dir"]
+        self.params_dir = self.output_dir / config["params_dir"]
+        self.last_checkpoint = resume
+        if eval_samples and config["dataset"] not in evaluate.SCORED_DATASETS:
+            raise ConfigError(f"--eval_every_pass: paddle_gan.evaluate has no metrics for {config['dataset']} "
+                              f"(it knows {', '.join(evaluate.SCORED_DATASETS)}); train without it")
+        self.dashboard = self._open_dashboard(visualdl)
+        self._prepare_folders(resuming=resume is not None)
+
+    def _open_dashboard(self, visualdl):
+        return VisualDLLog(visualdl) if visualdl else None  # first: a missing VisualDL fails before anything else
+
+    def _prepare_folders(self, resuming):
+        """Check that the output folders can be written and that a fresh run overwrites nothing."""
+        for folder in (self.samples_dir, self.params_dir):
+            try:
+                folder.mkdir(parents=True, exist_ok=True)
+                tempfile.TemporaryFile(dir=folder).close()
+            except OSError as e:
+                raise OutputError(f"cannot write to {folder} ({e.strerror}); choose a writable --output_dir") from None
+        for name in checkpoint.remove_unfinished(self.params_dir):
+            print(f"removed {self.params_dir / name}, a checkpoint whose writing was cut off", flush=True)
+        newest = checkpoint.latest(self.params_dir)
+        if newest and not resuming:
+            raise OutputError(f"{self.params_dir} holds checkpoints of an earlier run (newest {newest.name}); continue "
+                              f"it with --resume, or move {self.params_dir} away to start afresh")
+
+    # ---- the run --------------------------------------------------------------------------------------------------
+
+    def started(self, exe, programs, scope, streams, iteration=0):
+        """Bind the run's executor, programs, scope and `streams` (name -> real batches, noise batches, schedule,
+        whose state every checkpoint keeps), `iteration` iterations done; open the logs. Returns self."""
+        self.exe, self.programs, self.scope, self.streams = exe, programs, scope, streams
+        self.iteration = iteration
+        self._open_logs()
+        return self
+
+    def _open_logs(self):
+        if self.eval_samples and self.config["dataset"] in evaluate.IMAGE_DATASETS:
+            # The classifier and the test set's statistics now, not after the first pass: training a missing
+            # classifier takes minutes, and a missing test set should stop the run before it starts.
+            evaluate.reference(self.config["dataset"], self.config["data_dir"], log=lambda m: print(m, flush=True))
+        self.history = _restart_loss_log(self.samples_dir / "losses.csv", self.iteration)
+        self.metrics_rows = _restart_metrics_log(self.samples_dir / "metrics.csv", self.iteration)
+        self.loss_file = open(self.samples_dir / "losses.csv", "a", newline="")
+        self.loss_writer = csv.writer(self.loss_file)
+
+    def log(self, pass_id, batch_id, loss, trained, img, z):
+        """After an iteration on real batch `img` and noise `z` (None: drawn in the programs): its losses (nan where
+        not computed or not fetched) and who `trained` ("D", "G" or "DG")."""
+        self.loss_writer.writerow([pass_id, batch_id, *(_fmt(loss[k]) for k in LOSS_NAMES), trained])
+        for key, value in (("iteration", self.iteration), ("d_loss", loss["d_loss"]), ("g_loss", loss["g_loss"])):
+            self.history[key].append(value)
+        if self.dashboard and batch_id % self.config["log_every"] == 0:
+            z = next(self.streams["noise_batches"]) if z is None else z
+            self.dashboard.iteration(self.iteration, loss, *d_outputs(self.exe, self.programs, self.scope, img, z))
+        self.iteration += 1
+
+    def pass_end(self, pass_id):
+        """After a pass: its picture, the loss curve, the dashboard's pass records and the evaluation; then the
+        pass's checkpoint."""
+        samples = sample(self.exe, self.programs, self.scope, readers.picture_noise(self.config))
+        if self.config["dataset"] == "uniform":  # the v0 demo printed where the toy's points lie
+            mean, std = samples.mean(axis=0), samples.std(axis=0)
+            print(f"Pass {pass_id}: samples mean {np.round(mean.astype(float), 3).tolist()}, std "
+                  f"{np.round(std.astype(float), 3).tolist()} (U[0,1)^2: mean [0.5, 0.5], std [0.289, 0.289])",
+                  flush=True)
+        plots.save_samples(samples, self.samples_dir / f"train_pass{pass_id}.png", f"pass {pass_id}")
+        plots.save_loss_curve(self.history["iteration"], self.history["d_loss"], self.history["g_loss"],
+                              self.samples_dir / "loss.png")
+        if self.dashboard:
+            self.dashboard.pass_end(pass_id, learning_rates(self.programs, self.scope), samples)
+        if self.eval_samples:
+            self._evaluate(pass_id)
+        self.save(pass_id, self.config["iters_per_pass"])
+
+    def _evaluate(self, pass_id):
+        """Score `eval_samples` samples of the generator as it is now (always the same noise), append the scores to
+        metrics.csv and redraw metrics.png."""
+        z = readers.evaluation_noise(self.config, self.eval_samples)
+        samples = sample(self.exe, self.programs, self.scope, z, self.config["batch_size"])
+        metrics = evaluate.evaluate_samples(self.config["dataset"], samples, self.config["data_dir"])
+        row = {"pass": pass_id, "iteration": self.iteration,
+               **{k: metrics[k] for k in evaluate.SUMMARY[self.config["dataset"]]}}
+        path = self.samples_dir / "metrics.csv"
+        new_file = not path.is_file()
+        with open(path, "a", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(row))
+            if new_file:
+                writer.writeheader()
+            writer.writerow(row)
+        self.metrics_rows.append(row)
+        plots.save_metrics_plot([r["iteration"] for r in self.metrics_rows], self.metrics_rows, "iteration",
+                                self.samples_dir / "metrics.png")
+        print(f"Pass {pass_id}: {evaluate.summary_line(metrics)} ({self.eval_samples} samples)", flush=True)
+
+    # ---- checkpoints ----------------------------------------------------------------------------------------------
+
+    def save(self, pass_id, batches_done):
+        """Write the checkpoint of `batches_done` batches into pass `pass_id` (all of them: the pass's own
+        checkpoint); keep the newest `keep_checkpoints`. Parameters that are not finite stop the run instead
+        (finite losses do not prove finite weights: NaN data, for one). Returns the checkpoint folder."""
+        last = batches_done == self.config["iters_per_pass"]
+        path = checkpoint.pass_dir(self.params_dir, pass_id, None if last else batches_done)
+        try:
+            self._write_checkpoint(path, pass_id, batches_done)
+        except checkpoint.NotFiniteError as e:
+            raise Diverged(f"{e}: training diverged; the last good checkpoint is {self.last_checkpoint or 'none yet'}; "
+                           "check the data, or try a lower --lr") from None
+        self.last_checkpoint = path
+        return path
+
+    def _write_checkpoint(self, path, pass_id, batches_done):
+        self.loss_file.flush()  # the log on disk reaches as far as the checkpoint does
+        os.fsync(self.loss_file.fileno())
+        checkpoint.save(path, self.scope, self.programs,
+                        checkpoint.make_meta(self.config, pass_id, batches_done, self.iteration, self.streams))
+        checkpoint.prune(self.params_dir, self.config["keep_checkpoints"])
+
+    # ---- how a run ends early -------------------------------------------------------------------------------------
+
+    def interrupted(self, signum, pass_id, batches_done):
+        """Ctrl-C or SIGTERM after `batches_done` batches of pass `pass_id`: the checkpoint (unless the pass's own was
+        just written) and the exception that ends the run, saying how to continue."""
+        if batches_done < self.config["iters_per_pass"]:
+            self.save(pass_id, batches_done)
+            where = f"in pass {pass_id} after {batches_done} batches"
+        else:
+            where = f"after pass {pass_id}"
+        return Interrupted(signum, f"stopped {where}; checkpoint {self.last_checkpoint}; continue with: "
+                                   f"{self.resume_command()}")
+
+    def diverged(self, error, pass_id, batch_id, fetch_every=1):
+        """A loss came back NaN or inf (`error`) at batch `batch_id` of pass `pass_id`: the exception that ends the
+        run, naming the last good checkpoint."""
+        since = " (or since the last fetch of losses)" if fetch_every > 1 else ""
+        return Diverged(f"{error} at pass {pass_id}, batch {batch_id}{since}: training diverged; the last good "
+                        f"checkpoint is {self.last_checkpoint or 'none yet'}; try a lower --lr")
+
+    def resume_command(self):
+        """The command that continues this run."""
+        where = "" if self.output_dir == Path(".") else f" --output_dir {self.output_dir}"
+        launch = "" if parallel.world_size() == 1 else \
+            f"python -m paddle.distributed.launch --nproc_per_node {parallel.world_size()} "
+        return f"{launch}python -m paddle_gan.train -d {self.config['dataset']}{where} --resume"
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        # However the run ends, the logs are closed: a stopped run's curves are worth most.
+        if getattr(self, "loss_file", None):
+            self.loss_file.close()
+        if self.dashboard:
+            self.dashboard.close()
+
+
+class SilentOutputs(RunOutputs):
+    """What the ranks other than 0 hold: the same run, nothing written. They still check each checkpoint's
+    parameters (they hold the same ones as rank 0), so that they stop with rank 0 when those are not finite."""
+
+    def _open_dashboard(self, visualdl):
+        return None
+
+    def _prepare_folders(self, resuming):
+        pass
+
+    def _open_logs(self):
+        pass
+
+    def log(self, pass_id, batch_id, loss, trained, img, z):
+        self.iteration += 1
+
+    def pass_end(self, pass_id):
+        self.save(pass_id, self.config["iters_per_pass"])
+
+    def _write_checkpoint(self, path, pass_id, batches_done):
+        checkpoint.check_finite(path, self.scope, self.programs)
+
+
+def d_outputs(exe, programs, scope, img, z):
+    """D's mean probabilities (D(x), D(G(z))) on a real batch and a noise batch, batch norm in eval mode."""
+    return [float(v) for v in exe.run(programs.losses, feed={"img": img, "z": z},
+                                      fetch_list=programs.fetch["d_outputs"], scope=scope)]
+
+
+def learning_rates(programs, scope):
+    """{"G": rate, "D": rate}: what each Adam will use now (read from its state, so a --lr set on resume shows)."""
+    return {net: float(np.array(scope.find_var(name).get_tensor()).item())
+            for net, name in programs.learning_rates.items()}
+
+
+def _restart_loss_log(path, rows_kept):
+    """The loss log of a resumed run: its first `rows_kept` rows, rewritten so later rows of the lost run go.
+    Returns those rows' (iteration, d_loss, g_loss), for the loss curve."""
+    rows = []
+    if path.is_file():
+        with open(path, newline="") as f:
+            rows = list(csv.reader(f))[1:rows_kept + 1]
+    tmp = path.with_name(path.name + ".tmp")
+    with open(tmp, "w", newline="") as f:
+        csv.writer(f).writerows([LOSS_COLUMNS, *rows])
+    os.replace(tmp, path)
+    d_loss, g_loss = LOSS_COLUMNS.index("d_loss"), LOSS_COLUMNS.index("g_loss")
+    return {"iteration": list(range(len(rows))),
+            "d_loss": [float(r[d_loss] or "nan") for r in rows], "g_loss": [float(r[g_loss] or "nan") for r in rows]}
+
+
+def _restart_metrics_log(path, iterations_done):
+    """The per-pass metrics of a resumed run: the rows of passes it finished before `iterations_done`."""
+    rows = []
+    if path.is_file():
+        with open(path, newline="") as f:
+            rows = [row for row in csv.DictReader(f) if int(row["iteration"]) <= iterations_done]
+    if rows:
+        with open(path, "w", newline="") as f:
+            writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+            writer.writeheader()
+            writer.writerows(rows)
+    elif path.exists():
+        path.unlink()
+    return [{k: float(v) for k, v in row.items()} for row in rows]
+
+
+def _fmt(value):
+    return "" if np.isnan(value) else f"{value:.6f}"
