@@ -91,7 +91,7 @@ def persistable_names(programs):
         names = {p.name for p in program.global_block().all_parameters()}
         params |= names
         opt_state |= {v.name for v in program.list_vars()
-                      if v.persistable and v.name not in names and v.name.startswith(("G.", "D."))}
+                      if v.persistable and v.name not in names and v.name.startswith(("G.", "G_ema.", "D."))}
     return sorted(params), sorted(opt_state)
 
 
@@ -186,6 +186,10 @@ def check_network(path, saved, config):
         asked = ", ".join(f"{k}={config[k]}" for k in differ)
         raise CheckpointError(f"{path} was made for another network ({made}), this run has {asked}; "
                               "pick a checkpoint of this network or drop the changed settings")
+    if (saved["ema_decay"] > 0) != (config["ema_decay"] > 0):  # the decay may change, G_ema's presence not
+        raise CheckpointError(f"{path} was trained {'with' if saved['ema_decay'] > 0 else 'without'} an averaged "
+                              f"generator (ema_decay={saved['ema_decay']}), this run has ema_decay="
+                              f"{config['ema_decay']}; keep ema_decay {'above' if saved['ema_decay'] > 0 else 'at'} 0")
 
 
 def _load(file, scope, place, prefix, optional=()):

@@ -43,6 +43,7 @@ DEFAULTS = {
     "noise_source": "auto",     # z for d_fake and g: "reader" feeds it, "graph" draws it inside the programs
     "fetch_every": 0,           # bring losses to the host every N iterations (0: every one on CPU, every 10 on a GPU)
     "amp": "off",               # mixed precision on a GPU: fp16 (with loss scaling) or bf16 (amp.py)
+    "ema_decay": 0.0,           # > 0: G_ema, an average of G's weights, draws the samples (ema.py); 0: G draws them
     "keep_checkpoints": 0,      # keep the newest K checkpoint folders; 0 keeps them all, as the tutorials did
     "samples_dir": "mnist_samples",
     "params_dir": "mnist_params",
@@ -124,6 +125,8 @@ def check(config):
         raise ConfigError(f"keep_checkpoints={config['keep_checkpoints']} must be 0 (keep all) or more")
     if not config["lr"] > 0:
         raise ConfigError(f"lr={config['lr']} must be positive")
+    if not 0 <= config["ema_decay"] < 1:
+        raise ConfigError(f"ema_decay={config['ema_decay']} must be in [0, 1) (0: no averaged generator)")
     if not 0 <= config["beta1"] < 1:
         raise ConfigError(f"beta1={config['beta1']} must be in [0, 1)")
     if (config["dataset"] == "uniform") != (config["network"] == "v0_mlp"):

@@ -27,7 +27,7 @@ def load_generator(model_dir, place=None):
     scope = paddle.static.Scope()
     exe = paddle.static.Executor(place)
     exe.run(programs.startup, scope=scope)
-    checkpoint.load_params(model_dir, scope, place, prefix="G.")
+    checkpoint.load_params(model_dir, scope, place, prefix="G")  # G., and G_ema. when it averaged
     return exe, programs, scope, config
 
 

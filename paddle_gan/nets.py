@@ -1,8 +1,9 @@
 """The generator and discriminator networks of the Paddle GAN tutorials.
 
-Every weight, bias and batch-norm statistic gets an explicit name under `G.` or `D.`: static programs share a
-parameter only through its name (docs/paddle_static_graph.md), and the names are the checkpoint format. Layers are
-created afresh each time a network is built, because one layer object reused in two programs fails at run time.
+Every weight, bias and batch-norm statistic gets an explicit name under `G.` or `D.` (`G_ema.` for the averaged
+generator, ema.py): static programs share a parameter only through its name (docs/paddle_static_graph.md), and the
+names are the checkpoint format. Layers are created afresh each time a network is built, because one layer object
+reused in two programs fails at run time.
 
 Three families:
   v0_mlp       gan_conf.py, the 2-D uniform toy
@@ -70,14 +71,14 @@ def batch_norm(x, name, training, scale_init=None, bias_init=None):
 
 # ---- v0 uniform toy (gan_conf.py) ----------------------------------------------------------------------------
 
-def v0_mlp_generator(z, training):
+def v0_mlp_generator(z, training, net="G"):
     """noise -> fc 10 ReLU -> fc 10 -> BN ReLU -> fc 2 (a point in the plane)."""
     hidden = 10
     w, b = _v0_default_init(z.shape[-1]), Constant(1.0)  # biases 1.0 "keep the ReLUs alive"
-    h = F.relu(fc(z, hidden, "G.gen_layer_hidden", w, b))
-    h = fc(h, hidden, "G.gen_hidden2", _v0_default_init(hidden), b)
-    h = F.relu(batch_norm(h, "G.gen_layer_hidden_bn", training, BN_SCALE, b))
-    return fc(h, 2, "G.gen_layer1", _v0_default_init(hidden), b)
+    h = F.relu(fc(z, hidden, f"{net}.gen_layer_hidden", w, b))
+    h = fc(h, hidden, f"{net}.gen_hidden2", _v0_default_init(hidden), b)
+    h = F.relu(batch_norm(h, f"{net}.gen_layer_hidden_bn", training, BN_SCALE, b))
+    return fc(h, 2, f"{net}.gen_layer1", _v0_default_init(hidden), b)
 
 
 def v0_mlp_discriminator(x, training, use_batch_norm=True):
@@ -103,17 +104,17 @@ def _v0_dcgan_shapes(size):
     return (3, 5) if size == 28 else (4, 4)
 
 
-def v0_dcgan_generator(z, training, channels, size):
+def v0_dcgan_generator(z, training, channels, size, net="G"):
     """noise -> fc s*s*256 BN ReLU -> deconv 128 BN ReLU -> deconv 64 BN ReLU -> deconv C tanh."""
     s, k = _v0_dcgan_shapes(size)
-    h = fc(z, s * s * 256, "G.gen_layer_h1", DCGAN_W, ZERO)
-    h = F.relu(batch_norm(h, "G.gen_layer_h1_bn", training, BN_SCALE, ZERO))
+    h = fc(z, s * s * 256, f"{net}.gen_layer_h1", DCGAN_W, ZERO)
+    h = F.relu(batch_norm(h, f"{net}.gen_layer_h1_bn", training, BN_SCALE, ZERO))
     h = paddle.reshape(h, [-1, 256, s, s])
-    h = deconv(h, 128, k, 2, 1, "G.gen_layer_h2", DCGAN_W, ZERO)
-    h = F.relu(batch_norm(h, "G.gen_layer_h2_bn", training, BN_SCALE, ZERO))
-    h = deconv(h, 64, 4, 2, 1, "G.gen_layer_h3", DCGAN_W, ZERO)
-    h = F.relu(batch_norm(h, "G.gen_layer_h3_bn", training, BN_SCALE, ZERO))
-    return paddle.tanh(deconv(h, channels, 4, 2, 1, "G.gen_layer_h4", DCGAN_W, ZERO))
+    h = deconv(h, 128, k, 2, 1, f"{net}.gen_layer_h2", DCGAN_W, ZERO)
+    h = F.relu(batch_norm(h, f"{net}.gen_layer_h2_bn", training, BN_SCALE, ZERO))
+    h = deconv(h, 64, 4, 2, 1, f"{net}.gen_layer_h3", DCGAN_W, ZERO)
+    h = F.relu(batch_norm(h, f"{net}.gen_layer_h3_bn", training, BN_SCALE, ZERO))
+    return paddle.tanh(deconv(h, channels, 4, 2, 1, f"{net}.gen_layer_h4", DCGAN_W, ZERO))
 
 
 def v0_dcgan_discriminator(x, training, use_batch_norm=True):
@@ -134,13 +135,13 @@ def v0_dcgan_discriminator(x, training, use_batch_norm=True):
 # Paddle's default initializers are the fluid ones the chapter used. Defects fixed here: no sigmoid in front of
 # the logit loss, a ReLU after each of G's fc + BN layers, and the fluid leaky ReLU slope of 0.02.
 
-def fluid_dcgan_generator(z, training):
+def fluid_dcgan_generator(z, training, net="G"):
     """noise -> fc 2048 BN ReLU -> fc 128*7*7 BN ReLU -> deconv 128 to 14x14 ReLU -> deconv 1 to 28x28 tanh."""
-    h = F.relu(batch_norm(fc(z, 2048, "G.fc1"), "G.fc1_bn", training))
-    h = F.relu(batch_norm(fc(h, 128 * 7 * 7, "G.fc2"), "G.fc2_bn", training))
+    h = F.relu(batch_norm(fc(z, 2048, f"{net}.fc1"), f"{net}.fc1_bn", training))
+    h = F.relu(batch_norm(fc(h, 128 * 7 * 7, f"{net}.fc2"), f"{net}.fc2_bn", training))
     h = paddle.reshape(h, [-1, 128, 7, 7])
-    h = F.relu(deconv(h, 128, 5, 2, 2, "G.deconv1", output_size=[14, 14]))
-    return paddle.tanh(deconv(h, 1, 5, 2, 2, "G.deconv2", output_size=[28, 28]))
+    h = F.relu(deconv(h, 128, 5, 2, 2, f"{net}.deconv1", output_size=[14, 14]))
+    return paddle.tanh(deconv(h, 1, 5, 2, 2, f"{net}.deconv2", output_size=[28, 28]))
 
 
 def fluid_dcgan_discriminator(x, training, use_batch_norm=True):
@@ -155,15 +156,16 @@ def fluid_dcgan_discriminator(x, training, use_batch_norm=True):
     return fc(F.leaky_relu(h, LEAKY_SLOPE), 1, "D.fc2")
 
 
-def generator(config, z, training):
-    """Build the config's generator on noise `z`; returns samples ((N, 2) points or (N, C, H, W) images)."""
+def generator(config, z, training, net="G"):
+    """Build the config's generator on noise `z`; returns samples ((N, 2) points or (N, C, H, W) images). `net`
+    prefixes its parameter names: "G", or "G_ema" for the weight-averaged copy (ema.py)."""
     network = config["network"]
     if network == "v0_mlp":
-        return v0_mlp_generator(z, training)
+        return v0_mlp_generator(z, training, net)
     if network == "v0_dcgan":
         channels, size, _ = sample_shape(config)
-        return v0_dcgan_generator(z, training, channels, size)
-    return fluid_dcgan_generator(z, training)
+        return v0_dcgan_generator(z, training, channels, size, net)
+    return fluid_dcgan_generator(z, training, net)
 
 
 def discriminator(config, x, training):

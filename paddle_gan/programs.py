@@ -2,8 +2,9 @@
 
   d_real   real batch -> D -> loss against 1; Adam over D's parameters
   d_fake   noise -> G -> D -> loss against 0; Adam over D's parameters (G is not updated)
-  g        noise -> G -> D -> loss against 1; Adam over G's parameters (D is not updated)
-  infer    noise -> G, batch norm in eval mode
+  g        noise -> G -> D -> loss against 1; Adam over G's parameters (D is not updated); with `ema_decay` > 0
+           it then averages G's weights into G_ema (ema.py)
+  infer    noise -> G (G_ema when averaging), batch norm in eval mode
   losses   forward only: the three losses on one real batch and one noise batch, for the strike schedule;
            also D's mean outputs D(x) and D(G(z)) on them, for the dashboard
   rank_mean, rank_max   only when several processes train together (parallel.py): a list of numbers averaged,
@@ -33,7 +34,7 @@ from dataclasses import dataclass, field
 import paddle
 import paddle.nn.functional as F
 
-from . import amp, nets, parallel
+from . import amp, ema, nets, parallel
 from .config import sample_shape
 
 LOSS_NAMES = ("d_pos_loss", "d_neg_loss", "d_loss", "g_loss")
@@ -133,12 +134,15 @@ def build_programs(config, noise_in_graph=False):
             logit = nets.discriminator(config, nets.generator(config, z, training=True), training=True)
         loss = _logit_loss(amp.float32(config, logit), 1)
         learning_rates["G"] = _adam(config, built["g"], loss, "G.")
+        if config["ema_decay"] > 0:
+            ema.average_generator(config, built["g"], z)
         parallel.average_statistics(built["g"])
         fetch["g"] = [loss]
 
     with program("infer"):
         z = paddle.static.data("z", noise_shape, "float32")
-        feed["infer"], fetch["infer"] = [z], [nets.generator(config, z, training=False)]
+        samples = nets.generator(config, z, training=False, net=ema.generator_name(config))
+        feed["infer"], fetch["infer"] = [z], [samples]
 
     # The v0 strike rule compares losses from forward passes in test mode (v0's PASS_TEST) on the same batch.
     with program("losses"):

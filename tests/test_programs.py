@@ -4,6 +4,7 @@ import paddle
 import pytest
 from conftest import restore, setup, snapshot, tiny_config
 
+from paddle_gan import ema
 from paddle_gan.programs import build_programs, get_params
 from paddle_gan.readers import NoiseBatches, uniform_data
 
@@ -34,15 +35,21 @@ def feeds(config, seed=0):
 
 @pytest.mark.parametrize("name", CONFIGS)
 def test_parameter_names_shared_across_programs(name):
-    programs = build_programs(tiny_config(**CONFIGS[name]))
-    d_names = names(programs.d_real, "D.")
-    assert d_names and d_names == names(programs.d_fake, "D.") == names(programs.g, "D.")
-    g_names = names(programs.d_fake, "G.")
-    assert g_names and g_names == names(programs.g, "G.") == names(programs.infer, "G.")
-    assert names(programs.infer, "D.") == []
-    assert names(programs.d_real, "G.") == []
-    every = [p.name for p in programs.g.global_block().all_parameters()]
-    assert all(n.startswith(("G.", "D.")) for n in every), "an unnamed parameter would silently not be shared"
+    for ema_decay in (0.0, 0.999):  # infer draws from G, or from the averaged G_ema that g keeps
+        programs = build_programs(tiny_config(**CONFIGS[name], ema_decay=ema_decay))
+        d_names = names(programs.d_real, "D.")
+        assert d_names and d_names == names(programs.d_fake, "D.") == names(programs.g, "D.")
+        g_names = names(programs.d_fake, "G.")
+        assert g_names and g_names == names(programs.g, "G.")
+        drawn_by = "G_ema." if ema_decay else "G."
+        assert names(programs.infer, drawn_by) == [n.replace("G.", drawn_by, 1) for n in g_names]
+        averaged = [n for n in names(programs.g, "G_ema.") if n != ema.UPDATES]  # the averaging's step count
+        assert averaged == (names(programs.infer, "G_ema.") if ema_decay else [])
+        assert names(programs.infer, "D.") == [] and names(programs.infer, "G." if ema_decay else "G_ema.") == []
+        assert names(programs.d_real, "G.") == []
+        every = [p.name for p in programs.g.global_block().all_parameters()]
+        assert all(n.startswith(("G.", "D.", ema.NET + ".")) for n in every), \
+            "an unnamed parameter would silently not be shared"
 
 
 @pytest.mark.parametrize("name", CONFIGS)

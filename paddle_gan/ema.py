@@ -1,0 +1,45 @@
+"""A weight-averaged generator: G_ema, an exponential moving average of G's weights, which draws every sample once
+the config's `ema_decay` is above 0. Averaging the weights over the last steps smooths out the oscillation that a
+GAN's two players keep up under a constant learning rate, and gives cleaner samples than G itself at any moment.
+
+The g program, after Adam's update of G, also does:
+
+    decay    = min(ema_decay, (1 + n) / (10 + n))      n: the averaging steps so far (TensorFlow's warm-up: the
+                                                       first steps average over few steps, not over the random start)
+    G_ema.x  = decay * G_ema.x + (1 - decay) * G.x     for every weight, bias and batch-norm scale and shift of G
+
+Batch norm's moving statistics are not averaged: they belong to the weights that produce the activations. G_ema
+keeps statistics of its own activations instead: the g program runs G_ema forward in training mode on the g step's
+noise, and its batch-norm layers update their moving mean and variance as G's do (a step behind the averaged
+weights, which a moving average over the last ten steps does not notice). The infer program then uses them in eval
+mode, as it used G's.
+"""
+import paddle
+from paddle.nn.initializer import Constant
+
+from . import nets
+
+NET = "G_ema"
+UPDATES = f"{NET}.updates"  # how many averaging steps were taken: saved with the checkpoint, for the warm-up
+WARMUP = 10
+
+
+def average_generator(config, program, z):
+    """Append to `program` (the g program, being built, after G's update) G_ema's forward pass on noise `z` and the
+    averaging of G's weights into G_ema's."""
+    nets.generator(config, z, training=True, net=NET)  # declares G_ema; updates its batch-norm statistics
+    params = {p.name: p for p in program.global_block().all_parameters()}
+    # A parameter that takes no gradient, as batch norm's statistics are (create_global_var fails under PIR).
+    updates = paddle.static.create_parameter([1], "float32", UPDATES, default_initializer=Constant(0.0))
+    updates.stop_gradient = True
+    decay = paddle.minimum(paddle.full([1], config["ema_decay"], "float32"), (1 + updates) / (WARMUP + updates))
+    for name, averaged in params.items():
+        if name.startswith(NET + ".") and not averaged.stop_gradient and name != UPDATES:  # not the statistics
+            current = params["G." + name[len(NET) + 1:]]
+            paddle.assign(decay * averaged + (1 - decay) * current, output=averaged)
+    paddle.assign(updates + 1, output=updates)
+
+
+def generator_name(config):
+    """Which generator draws the samples: "G_ema" when the config averages, else "G"."""
+    return NET if config["ema_decay"] > 0 else "G"
