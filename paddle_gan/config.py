@@ -45,6 +45,7 @@ DEFAULTS = {
     "amp": "off",               # mixed precision on a GPU: fp16 (with loss scaling) or bf16 (amp.py)
     "ema_decay": 0.0,           # > 0: G_ema, an average of G's weights, draws the samples (ema.py); 0: G draws them
     "keep_checkpoints": 0,      # keep the newest K checkpoint folders; 0 keeps them all, as the tutorials did
+    "nproc": 0,                 # processes training together on a CPU (parallel.py); 0: one per core (auto)
     "samples_dir": "mnist_samples",
     "params_dir": "mnist_params",
 }
@@ -121,6 +122,8 @@ def check(config):
     if config["schedule"] == "strike" and config["fetch_every"] > 1:
         raise ConfigError(f"fetch_every={config['fetch_every']} does not fit schedule=strike, which needs the losses "
                           "every iteration; use fetch_every=0 or 1, or schedule alternate or kstep")
+    if config["nproc"] < 0:
+        raise ConfigError(f"nproc={config['nproc']} must be 0 (one process per core) or a positive whole number")
     if config["keep_checkpoints"] < 0:
         raise ConfigError(f"keep_checkpoints={config['keep_checkpoints']} must be 0 (keep all) or more")
     if not config["lr"] > 0:

@@ -190,9 +190,7 @@ class RunOutputs:
     def resume_command(self):
         """The command that continues this run."""
         where = "" if self.output_dir == Path(".") else f" --output_dir {self.output_dir}"
-        launch = "" if parallel.world_size() == 1 else \
-            f"python -m paddle.distributed.launch --nproc_per_node {parallel.world_size()} "
-        return f"{launch}python -m paddle_gan.train -d {self.config['dataset']}{where} --resume"
+        return f"{parallel.restart_prefix()}python -m paddle_gan.train -d {self.config['dataset']}{where} --resume"
 
     def __enter__(self):
         return self

@@ -1,11 +1,15 @@
 """Data parallelism over processes: N copies of the training loop, each on its share of every batch.
 
+On a CPU `python -m paddle_gan.train` starts them itself (`processes` decides how many, `spawn` starts them with
+`paddle.distributed.spawn`): Paddle's executor keeps one core busy, so a second process is the way to the second
+core. Paddle's launcher starts them too:
+
     python -m paddle.distributed.launch --nproc_per_node 2 python -m paddle_gan.train -d mnist
 
 (The launcher runs a script path or a command, not `-m module`: `paddle_gan/train.py` as a path would break the
-package's relative imports, so the command it runs is `python -m paddle_gan.train`.) The launcher starts the
-processes and tells each its rank and the world size in PADDLE_TRAINER_ID and PADDLE_TRAINERS_NUM; without it
-there is one process and nothing here changes anything.
+package's relative imports, so the command it runs is `python -m paddle_gan.train`.) Either way each process
+learns its rank and the world size from PADDLE_TRAINER_ID and PADDLE_TRAINERS_NUM; in a single process nothing
+here changes anything.
 
 How the processes stay one training run:
 - The same seeds everywhere, so the startup program gives every rank the same initial parameters.
@@ -24,13 +28,23 @@ How the processes stay one training run:
   agreed on (`agree`).
 - Rank 0 alone writes samples, logs and checkpoints.
 """
+import ctypes
+import logging
 import os
+import signal
+import sys
+import warnings
 
 import numpy as np
 import paddle
 import paddle.distributed as dist
 
 from .errors import UserError
+
+# With `nproc = 0` (auto), one process per core, but each with at least this many rows of every batch: batch norm
+# normalises each process's share by its own statistics, which grow noisy on fewer rows.
+MIN_ROWS = 16
+STARTED_HERE = "PADDLE_GAN_SPAWNED"  # set in the processes `spawn` starts: main() started them, not a launcher
 
 
 class ParallelError(UserError):
@@ -45,6 +59,82 @@ def world_size():
 def rank():
     """This process's number, 0 to world_size() - 1; rank 0 writes the outputs."""
     return int(os.environ.get("PADDLE_TRAINER_ID", "0"))
+
+
+def processes(config, place):
+    """How many processes main() should start for `config` on `place`: the config's `nproc`, or with 0 (auto) one per
+    available core on a CPU, as many as divide the batch with MIN_ROWS rows each at least. One on a GPU (several
+    GPUs are untested here), and one when a launcher already started the processes."""
+    if world_size() > 1:
+        return 1
+    if config["nproc"] or not isinstance(place, paddle.CPUPlace):
+        return config["nproc"] or 1
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    batch = config["batch_size"]
+    return max((n for n in range(1, cores + 1) if batch % n == 0 and batch // n >= MIN_ROWS), default=1)
+
+
+def spawn(func, args, nproc):
+    """Run `func(*args)` in `nproc` processes started with paddle.distributed.spawn, as the ranks of one training
+    run; returns rank 0's result (func returns an exit code). Rank 0 prints, the others are silent.
+
+    This process only waits. It passes on Ctrl-C and SIGTERM to the processes, once each: they sit in their own
+    process group, so the terminal's Ctrl-C does not reach them twice (a second Ctrl-C stops them at once, as it
+    does a single process). If this process is killed, they get SIGTERM and stop as after Ctrl-C."""
+    started, pending = [], []
+
+    def forward(signum, frame):
+        pending.append(signum)
+        for process in started:
+            if process.is_alive():
+                os.kill(process.pid, signum)
+
+    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    os.environ[STARTED_HERE] = "1"
+    try:
+        with warnings.catch_warnings():  # "Your model will be trained under CPUONLY mode by using GLOO": it will
+            warnings.simplefilter("ignore")
+            logging.disable(logging.INFO)  # and "find free ports: ..."
+            try:
+                context = dist.spawn(_rank_main, (func, args), nprocs=nproc, join=False, backend="gloo")
+            finally:
+                logging.disable(logging.NOTSET)
+        started.extend(context.processes)
+        for signum in pending:  # a signal that came while the processes were starting
+            forward(signum, None)
+        try:
+            while not context.join():
+                pass
+        except Exception as e:  # a process ended with a traceback (a bug): spawn's message carries it
+            print(e, file=sys.stderr)
+            return 1
+    finally:
+        del os.environ[STARTED_HERE]
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    results = [queue.get() if not queue.empty() else None for queue in context.return_queues]
+    if results[0] is None:  # stopped at once by a second Ctrl-C, before it could return
+        return 128 + (pending[-1] if pending else signal.SIGINT)
+    return results[0]
+
+
+def _rank_main(func, args):
+    os.setpgrp()  # a process group of its own: the terminal's Ctrl-C goes to the parent, which passes it on
+    try:
+        ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: SIGTERM if the parent dies (Linux)
+    except (OSError, AttributeError):
+        pass
+    if rank() != 0:
+        sys.stdout = sys.stderr = open(os.devnull, "w")
+    return func(*args)
+
+
+def restart_prefix():
+    """What a command that continues this run needs in front of `python -m paddle_gan.train`: the launcher, when it
+    started the processes ("" otherwise)."""
+    if world_size() == 1 or os.environ.get(STARTED_HERE):
+        return ""
+    return f"python -m paddle.distributed.launch --nproc_per_node {world_size()} "
 
 
 def connect(config, place):

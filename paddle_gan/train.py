@@ -114,6 +114,8 @@ def parse_args(argv=None):
                        ("beta1", float), ("noise_dim", int), ("seed", int)):
         parser.add_argument(f"--{flag}", type=kind, help="override the config's " + flag)
     parser.add_argument("--schedule", choices=("strike", "alternate", "kstep"), help="who trains next")
+    parser.add_argument("--nproc", type=int, metavar="N", help="processes training together on a CPU, each on its "
+                        "share of every batch (default: one per core, each with 16 rows at least; 1: one process)")
     parser.add_argument("--amp", choices=("off", "fp16", "bf16"),
                         help="mixed precision on a GPU: fp16 (with loss scaling) or bf16 (default: off)")
     parser.add_argument("--output_dir", default=".", help="where {d}_samples/ and {d}_params/ go (default: .)")
@@ -138,7 +140,7 @@ def config_from_args(args):
     checkpoint's config, with the command line's values on top."""
     overrides = dict(parse_override(text) for text in args.overrides)
     for key in ("num_passes", "iters_per_pass", "batch_size", "lr", "beta1", "noise_dim", "seed", "schedule",
-                "amp", "keep_checkpoints"):
+                "amp", "keep_checkpoints", "nproc"):
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     config = load_config(args.conf or conf_path(args.dataset), overrides)
@@ -166,9 +168,24 @@ def main(argv=None):
             print(f"wrote {generate.write_picture(args.model_dir, args.dataset, args.output_dir, place)}")
             return 0
         config, resume = config_from_args(args)
-        if not args.no_download and parallel.world_size() == 1:  # several processes would all fetch at once
+        if not args.no_download and parallel.world_size() == 1:  # under a launcher all processes would fetch at once
             download.fetch_missing(config)  # what data/get_{d}_data.sh does, when the reader's files are absent
+        device.plan(config, place)  # refuses what cannot run here (--amp on a CPU) before any process starts
+        nproc = parallel.processes(config, place)
+        if parallel.world_size() == 1:  # (under a launcher, it said how many)
+            print(f"training in {nproc} process{'es' if nproc > 1 else ''} (--nproc N to choose)", flush=True)
+        if nproc > 1:  # each trains on its share of every batch; this one waits for them
+            return parallel.spawn(train_process, (config, args.output_dir, resume, args.visualdl,
+                                                  args.eval_every_pass), nproc)
         train(config, args.output_dir, place, resume, args.visualdl, args.eval_every_pass)
+        return 0
+    return exit_code(job)
+
+
+def train_process(config, output_dir, resume, visualdl, eval_samples):
+    """What each process that main() starts runs: train() on the CPU. Returns its exit code."""
+    def job():
+        train(config, output_dir, paddle.CPUPlace(), resume, visualdl, eval_samples)
         return 0
     return exit_code(job)
 

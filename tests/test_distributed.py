@@ -1,6 +1,7 @@
 """Two processes train as one (parallel.py): real 2-rank CPU runs under `python -m paddle.distributed.launch`, each
 rank running tests/distributed_worker.py."""
 import os
+import pickle
 import re
 import signal
 import subprocess
@@ -184,3 +185,80 @@ def test_a_batch_that_does_not_split_is_refused(tmp_path):
     assert result.returncode == 2
     assert result.stderr.strip() == ("error: batch_size 15 does not split over 2 processes; choose a multiple of 2 "
                                      "(it is the global batch, shared out evenly)")
+
+
+# ---- processes started by `python -m paddle_gan.train` itself (paddle.distributed.spawn) ---------------------------
+
+def cli(*args, cwd):
+    return subprocess.Popen([sys.executable, "-m", "paddle_gan.train", *args], cwd=cwd, env=ENV, text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+
+
+def test_the_default_is_one_process_per_core_with_16_rows_each(monkeypatch):
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1})
+    cpu = paddle.CPUPlace()
+    assert [parallel.processes(tiny_config("mnist", batch_size=b), cpu) for b in (32, 64, 24, 8)] == [2, 2, 1, 1]
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
+    assert parallel.processes(tiny_config("mnist", batch_size=96), cpu) == 6  # 8 would leave 12 rows; 7 no share
+    assert parallel.processes(tiny_config("mnist", batch_size=32, nproc=3), cpu) == 3  # asked for: as asked
+    assert parallel.processes(tiny_config("uniform"), cpu) == 1  # conf/uniform.toml: one process
+    monkeypatch.setenv("PADDLE_TRAINERS_NUM", "2")  # a launcher started the processes already
+    assert parallel.processes(tiny_config("mnist", batch_size=32), cpu) == 1
+
+
+@pytest.mark.slow
+def test_a_spawned_run_trains_as_the_launched_one_and_only_rank_0_prints(two_rank_run, tmp_path):
+    run = cli(*mnist_args(two_rank_run / "data", 2), "--nproc", "2", "--output_dir", "spawned", cwd=tmp_path)
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    assert out.startswith("training in 2 processes")
+    assert out.count("Pass 1, Batch 2:") == 1  # rank 1 is silent
+    spawned = tmp_path / "spawned"
+    assert (spawned / "mnist_samples" / "losses.csv").read_text() == \
+        (two_rank_run / "rank0" / "mnist_samples" / "losses.csv").read_text()
+    launched = np.load(two_rank_run / "params-rank0.npz")
+    with open(spawned / "mnist_params" / "pass-00001" / checkpoint.PARAMS_FILE, "rb") as f:
+        saved = pickle.load(f)
+    assert saved.keys() == set(launched.keys())
+    assert all(np.array_equal(saved[name], launched[name]) for name in saved)
+
+
+@pytest.mark.slow
+def test_nproc_1_is_the_single_process_run(tmp_path):
+    write_mnist(tmp_path / "data", n=64)
+    run = cli(*mnist_args(tmp_path / "data", 1), "--nproc", "1", "--output_dir", "cli", cwd=tmp_path)
+    out, err = run.communicate(timeout=300)
+    assert run.returncode == 0 and out.startswith("training in 1 process"), err
+    config = tiny_config("mnist", data_dir=str(tmp_path / "data"), num_passes=1, schedule="strike")
+    train(config, tmp_path / "direct", paddle.CPUPlace())
+    name = Path("mnist_params") / "pass-00000" / checkpoint.PARAMS_FILE
+    assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "direct" / name).read_bytes()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_ctrl_c_to_a_spawned_run_checkpoints_once_and_its_resume_completes_the_same_run(tmp_path, signum, code):
+    args = ("-d", "uniform", "--nproc", "2", "--num_passes", "2", "--iters_per_pass", "600", "--batch_size", "16",
+            "-o", "log_every=100", "-o", "num_samples=1000")
+    straight = cli(*args, "--output_dir", "straight", cwd=tmp_path)
+    assert straight.wait(timeout=300) == 0, straight.stderr.read()
+    stopped = cli(*args, "--output_dir", "stopped", cwd=tmp_path)
+    for line in stopped.stdout:  # wait until it is well into the first pass
+        if line.startswith("Pass 0, Batch 200"):
+            break
+    stopped.send_signal(signum)  # to the process the user started: it passes the signal on, once
+    out, err = stopped.communicate(timeout=120)
+    assert stopped.returncode == code, err
+    assert err.strip().splitlines()[-1].endswith(
+        "continue with: python -m paddle_gan.train -d uniform --output_dir stopped --resume")
+    [partial] = checkpoint.list_checkpoints(tmp_path / "stopped" / "uniform_params")
+    assert partial.name.startswith("pass-00000-batch-")
+
+    resumed = cli(*args, "--output_dir", "stopped", "--resume", cwd=tmp_path)
+    out, err = resumed.communicate(timeout=300)
+    assert resumed.returncode == 0, err
+    for name in ("model.pdparams", "optimizer.pdopt"):
+        path = Path("uniform_params") / "pass-00001" / name
+        assert (tmp_path / "straight" / path).read_bytes() == (tmp_path / "stopped" / path).read_bytes()
+    assert (tmp_path / "straight" / "uniform_samples" / "losses.csv").read_text() == \
+        (tmp_path / "stopped" / "uniform_samples" / "losses.csv").read_text()
