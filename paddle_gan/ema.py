@@ -9,10 +9,12 @@ The g program, after Adam's update of G, also does:
     G_ema.x  = decay * G_ema.x + (1 - decay) * G.x     for every weight, bias and batch-norm scale and shift of G
 
 Batch norm's moving statistics are not averaged: they belong to the weights that produce the activations. G_ema
-keeps statistics of its own activations instead: the g program runs G_ema forward in training mode on the g step's
-noise, and its batch-norm layers update their moving mean and variance as G's do (a step behind the averaged
-weights, which a moving average over the last ten steps does not notice). The infer program then uses them in eval
-mode, as it used G's.
+keeps statistics of its own activations instead: the g program runs G_ema forward in training mode on the first
+STATISTICS_ROWS rows of the g step's noise, and its batch-norm layers move their mean and variance toward those
+rows' by 1 - STATISTICS_MOMENTUM, so that they stand for about 800 samples of the last hundred steps. G_ema's
+weights move over about 1 / (1 - ema_decay) steps, so a hundred steps' statistics are its own. (The whole batch
+would cost a tenth of an iteration; eight rows cost a fiftieth: benchmarks/RESULTS.md.) The infer program then uses
+them in eval mode, as it used G's.
 """
 import paddle
 from paddle.nn.initializer import Constant
@@ -22,12 +24,15 @@ from . import nets
 NET = "G_ema"
 UPDATES = f"{NET}.updates"  # how many averaging steps were taken: saved with the checkpoint, for the warm-up
 WARMUP = 10
+STATISTICS_ROWS = 8
+STATISTICS_MOMENTUM = 0.99
 
 
 def average_generator(config, program, z):
     """Append to `program` (the g program, being built, after G's update) G_ema's forward pass on noise `z` and the
     averaging of G's weights into G_ema's."""
-    nets.generator(config, z, training=True, net=NET)  # declares G_ema; updates its batch-norm statistics
+    # Declares G_ema and moves its batch-norm statistics (a step behind the averaging below: no matter over 100 steps)
+    nets.generator(config, z[:STATISTICS_ROWS], training=True, net=NET, bn_momentum=STATISTICS_MOMENTUM)
     params = {p.name: p for p in program.global_block().all_parameters()}
     # A parameter that takes no gradient, as batch norm's statistics are (create_global_var fails under PIR).
     updates = paddle.static.create_parameter([1], "float32", UPDATES, default_initializer=Constant(0.0))

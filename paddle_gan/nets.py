@@ -55,15 +55,16 @@ def deconv(x, channels, kernel, stride, padding, name, w_init=None, b_init=None,
     return layer(x, output_size=output_size)
 
 
-def batch_norm(x, name, training, scale_init=None, bias_init=None):
+def batch_norm(x, name, training, scale_init=None, bias_init=None, momentum=0.9):
     """Batch norm over features (2-D input) or channels (4-D input).
 
     Parameters `{name}.w`, `{name}.b`; moving statistics `{name}_mean`, `{name}_variance` (Paddle derives those
-    two from the layer's name). In eval mode the layer reads the moving statistics and never writes them.
+    two from the layer's name), each step moved by 1 - `momentum` toward the batch's. In eval mode the layer reads
+    the moving statistics and never writes them.
     """
     cls = nn.BatchNorm1D if len(x.shape) == 2 else nn.BatchNorm2D
-    layer = cls(x.shape[1], weight_attr=_attr(f"{name}.w", scale_init), bias_attr=_attr(f"{name}.b", bias_init),
-                name=name)
+    layer = cls(x.shape[1], momentum=momentum, weight_attr=_attr(f"{name}.w", scale_init),
+                bias_attr=_attr(f"{name}.b", bias_init), name=name)
     if not training:
         layer.eval()
     return layer(x)
@@ -71,13 +72,13 @@ def batch_norm(x, name, training, scale_init=None, bias_init=None):
 
 # ---- v0 uniform toy (gan_conf.py) ----------------------------------------------------------------------------
 
-def v0_mlp_generator(z, training, net="G"):
+def v0_mlp_generator(z, training, net="G", bn_momentum=0.9):
     """noise -> fc 10 ReLU -> fc 10 -> BN ReLU -> fc 2 (a point in the plane)."""
     hidden = 10
     w, b = _v0_default_init(z.shape[-1]), Constant(1.0)  # biases 1.0 "keep the ReLUs alive"
     h = F.relu(fc(z, hidden, f"{net}.gen_layer_hidden", w, b))
     h = fc(h, hidden, f"{net}.gen_hidden2", _v0_default_init(hidden), b)
-    h = F.relu(batch_norm(h, f"{net}.gen_layer_hidden_bn", training, BN_SCALE, b))
+    h = F.relu(batch_norm(h, f"{net}.gen_layer_hidden_bn", training, BN_SCALE, b, bn_momentum))
     return fc(h, 2, f"{net}.gen_layer1", _v0_default_init(hidden), b)
 
 
@@ -104,16 +105,16 @@ def _v0_dcgan_shapes(size):
     return (3, 5) if size == 28 else (4, 4)
 
 
-def v0_dcgan_generator(z, training, channels, size, net="G"):
+def v0_dcgan_generator(z, training, channels, size, net="G", bn_momentum=0.9):
     """noise -> fc s*s*256 BN ReLU -> deconv 128 BN ReLU -> deconv 64 BN ReLU -> deconv C tanh."""
     s, k = _v0_dcgan_shapes(size)
     h = fc(z, s * s * 256, f"{net}.gen_layer_h1", DCGAN_W, ZERO)
-    h = F.relu(batch_norm(h, f"{net}.gen_layer_h1_bn", training, BN_SCALE, ZERO))
+    h = F.relu(batch_norm(h, f"{net}.gen_layer_h1_bn", training, BN_SCALE, ZERO, bn_momentum))
     h = paddle.reshape(h, [-1, 256, s, s])
     h = deconv(h, 128, k, 2, 1, f"{net}.gen_layer_h2", DCGAN_W, ZERO)
-    h = F.relu(batch_norm(h, f"{net}.gen_layer_h2_bn", training, BN_SCALE, ZERO))
+    h = F.relu(batch_norm(h, f"{net}.gen_layer_h2_bn", training, BN_SCALE, ZERO, bn_momentum))
     h = deconv(h, 64, 4, 2, 1, f"{net}.gen_layer_h3", DCGAN_W, ZERO)
-    h = F.relu(batch_norm(h, f"{net}.gen_layer_h3_bn", training, BN_SCALE, ZERO))
+    h = F.relu(batch_norm(h, f"{net}.gen_layer_h3_bn", training, BN_SCALE, ZERO, bn_momentum))
     return paddle.tanh(deconv(h, channels, 4, 2, 1, f"{net}.gen_layer_h4", DCGAN_W, ZERO))
 
 
@@ -135,10 +136,10 @@ def v0_dcgan_discriminator(x, training, use_batch_norm=True):
 # Paddle's default initializers are the fluid ones the chapter used. Defects fixed here: no sigmoid in front of
 # the logit loss, a ReLU after each of G's fc + BN layers, and the fluid leaky ReLU slope of 0.02.
 
-def fluid_dcgan_generator(z, training, net="G"):
+def fluid_dcgan_generator(z, training, net="G", bn_momentum=0.9):
     """noise -> fc 2048 BN ReLU -> fc 128*7*7 BN ReLU -> deconv 128 to 14x14 ReLU -> deconv 1 to 28x28 tanh."""
-    h = F.relu(batch_norm(fc(z, 2048, f"{net}.fc1"), f"{net}.fc1_bn", training))
-    h = F.relu(batch_norm(fc(h, 128 * 7 * 7, f"{net}.fc2"), f"{net}.fc2_bn", training))
+    h = F.relu(batch_norm(fc(z, 2048, f"{net}.fc1"), f"{net}.fc1_bn", training, momentum=bn_momentum))
+    h = F.relu(batch_norm(fc(h, 128 * 7 * 7, f"{net}.fc2"), f"{net}.fc2_bn", training, momentum=bn_momentum))
     h = paddle.reshape(h, [-1, 128, 7, 7])
     h = F.relu(deconv(h, 128, 5, 2, 2, f"{net}.deconv1", output_size=[14, 14]))
     return paddle.tanh(deconv(h, 1, 5, 2, 2, f"{net}.deconv2", output_size=[28, 28]))
@@ -156,16 +157,17 @@ def fluid_dcgan_discriminator(x, training, use_batch_norm=True):
     return fc(F.leaky_relu(h, LEAKY_SLOPE), 1, "D.fc2")
 
 
-def generator(config, z, training, net="G"):
+def generator(config, z, training, net="G", bn_momentum=0.9):
     """Build the config's generator on noise `z`; returns samples ((N, 2) points or (N, C, H, W) images). `net`
-    prefixes its parameter names: "G", or "G_ema" for the weight-averaged copy (ema.py)."""
+    prefixes its parameter names: "G", or "G_ema" for the weight-averaged copy (ema.py), whose batch norm keeps
+    its statistics with another `bn_momentum`."""
     network = config["network"]
     if network == "v0_mlp":
-        return v0_mlp_generator(z, training, net)
+        return v0_mlp_generator(z, training, net, bn_momentum)
     if network == "v0_dcgan":
         channels, size, _ = sample_shape(config)
-        return v0_dcgan_generator(z, training, channels, size, net)
-    return fluid_dcgan_generator(z, training, net)
+        return v0_dcgan_generator(z, training, channels, size, net, bn_momentum)
+    return fluid_dcgan_generator(z, training, net, bn_momentum)
 
 
 def discriminator(config, x, training):
