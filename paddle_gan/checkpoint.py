@@ -29,6 +29,7 @@ import paddle
 from . import __version__
 from .config import ConfigError, from_saved
 from .errors import UserError
+from .programs import learning_rate
 
 PARAMS_FILE = "model.pdparams"
 OPT_FILE = "optimizer.pdopt"
@@ -244,10 +245,10 @@ def resume(path, config, scope, place, programs, streams):
     check_network(path, meta["config"], config)
     load_params(path, scope, place)
     load_optimizer(path, scope, place)
-    for name in programs.learning_rates.values():
+    for net, name in programs.learning_rates.items():
         # Adam's learning rate is part of its saved state: set the one asked for now, or a new --lr is lost.
         tensor = scope.find_var(name).get_tensor()
-        tensor.set(np.full_like(np.array(tensor), config["lr"]), place)
+        tensor.set(np.full_like(np.array(tensor), learning_rate(config, net)), place)
     for name, stream in streams.items():
         stream.restore(meta["train_state"][name])
     pass_id, batch = meta["pass"], meta["batch"]

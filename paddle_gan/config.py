@@ -34,6 +34,8 @@ DEFAULTS = {
     "g_steps": 1,               # ... then n generator steps
     "batch_size": 128,
     "lr": 2e-4,
+    "d_lr": 0.0,                # D's Adam rate, if not lr's (two time-scales); 0: lr for both networks
+    "real_label": 1.0,          # d_real's target; below 1 (e.g. 0.9): one-sided label smoothing
     "beta1": 0.5,
     "num_passes": 100,
     "iters_per_pass": 1000,
@@ -128,6 +130,10 @@ def check(config):
         raise ConfigError(f"keep_checkpoints={config['keep_checkpoints']} must be 0 (keep all) or more")
     if not config["lr"] > 0:
         raise ConfigError(f"lr={config['lr']} must be positive")
+    if not config["d_lr"] >= 0:
+        raise ConfigError(f"d_lr={config['d_lr']} must be positive, or 0 for D to use lr")
+    if not 0 < config["real_label"] <= 1:
+        raise ConfigError(f"real_label={config['real_label']} must be in (0, 1] (1: no label smoothing)")
     if not 0 <= config["ema_decay"] < 1:
         raise ConfigError(f"ema_decay={config['ema_decay']} must be in [0, 1) (0: no averaged generator)")
     if not 0 <= config["beta1"] < 1:

@@ -61,13 +61,19 @@ def get_params(program, prefix):
     return [p for p in program.global_block().all_parameters() if p.name.startswith(prefix)]
 
 
+def learning_rate(config, net):
+    """The Adam rate of network `net` ("G" or "D"): lr, or d_lr for D when it is set."""
+    return config["d_lr"] if net == "D" and config["d_lr"] else config["lr"]
+
+
 def _adam(config, program, loss, prefix):
     """Append the backward pass of `loss` and Adam's update of the parameters named `prefix`*; returns the name of
     the learning-rate variable, which holds the rate a checkpoint saves and a resume may change."""
     # Adam's moments and learning rate are named by the unique_name generator: a fresh guard per network prefix
     # gives d_real and d_fake the same names (one shared state for D) and keeps G's apart from D's.
     with paddle.utils.unique_name.guard(prefix + "opt."):
-        optimizer = paddle.optimizer.Adam(config["lr"], beta1=config["beta1"], parameters=get_params(program, prefix))
+        optimizer = paddle.optimizer.Adam(learning_rate(config, prefix[0]), beta1=config["beta1"],
+                                          parameters=get_params(program, prefix))
         if config["amp"] != "off":
             amp.minimize(config, optimizer, loss)
         else:  # minimize() in two steps, so that several processes can average the gradients in between
@@ -76,8 +82,7 @@ def _adam(config, program, loss, prefix):
 
 
 def _logit_loss(logit, label):
-    target = paddle.ones_like(logit) if label == 1 else paddle.zeros_like(logit)
-    return F.binary_cross_entropy_with_logits(logit, target)
+    return F.binary_cross_entropy_with_logits(logit, paddle.full_like(logit, label))
 
 
 def _graph_noise(config):
@@ -114,7 +119,7 @@ def build_programs(config, noise_in_graph=False):
         img = paddle.static.data("img", real_shape, "float32")
         with amp.autocast(config):
             logit = nets.discriminator(config, img, training=True)
-        loss = _logit_loss(amp.float32(config, logit), 1)
+        loss = _logit_loss(amp.float32(config, logit), config["real_label"])
         learning_rates["D"] = _adam(config, built["d_real"], loss, "D.")
         parallel.average_statistics(built["d_real"])  # several processes: the batch-norm statistics it wrote
         feed["d_real"], fetch["d_real"] = [img], [loss]
@@ -154,7 +159,8 @@ def build_programs(config, noise_in_graph=False):
         logits = nets.discriminator(config, paddle.concat([img, fake]), training=False)
         real_logit, fake_logit = paddle.chunk(logits, 2)  # fed with equal-sized real and noise batches
         feed["losses"] = [img, z]
-        fetch["losses"] = [_logit_loss(real_logit, 1), _logit_loss(fake_logit, 0), _logit_loss(fake_logit, 1)]
+        fetch["losses"] = [_logit_loss(real_logit, config["real_label"]), _logit_loss(fake_logit, 0),
+                           _logit_loss(fake_logit, 1)]
         # D's logits mean nothing to a reader; its probabilities do (D(x) -> 1 and D(G(z)) -> 0: D is winning).
         fetch["d_outputs"] = [paddle.mean(F.sigmoid(real_logit)), paddle.mean(F.sigmoid(fake_logit))]
 

@@ -146,3 +146,20 @@ def test_d_outputs_are_ds_probabilities_on_the_same_batches_as_the_losses():
     # One sample each: d_pos_loss = -log D(x) and d_neg_loss = -log(1 - D(G(z))).
     np.testing.assert_allclose(float(d_x), np.exp(-float(d_pos)), rtol=1e-5)
     np.testing.assert_allclose(float(d_gz), 1 - np.exp(-float(d_neg)), rtol=1e-5)
+
+
+def test_d_lr_gives_d_its_own_rate_and_real_label_is_d_reals_target():
+    config = tiny_config("mnist", lr=2e-4, d_lr=5e-5, real_label=0.9)
+    programs, scope, exe = setup(config)
+    rates = {net: float(np.array(scope.find_var(name).get_tensor())) for net, name in programs.learning_rates.items()}
+    assert rates == {"G": pytest.approx(2e-4), "D": pytest.approx(5e-5)}
+
+    # The logit loss is linear in its target: d_pos_loss at 0.9 lies where the line through 1 and 0.5 says.
+    real, noise = feeds(config)
+    d_pos = {}
+    for label in (1.0, 0.9, 0.5):
+        built = build_programs(dict(config, real_label=label))  # the same parameter names: the same scope
+        d_pos[label] = exe.run(built.losses, feed={**real, **noise}, fetch_list=built.fetch["losses"][:1],
+                               scope=scope)[0]
+    assert d_pos[0.5] != pytest.approx(d_pos[1.0])
+    assert d_pos[0.9] == pytest.approx(d_pos[1.0] + 0.2 * (d_pos[0.5] - d_pos[1.0]), rel=1e-5)
