@@ -28,11 +28,15 @@ STATISTICS_ROWS = 8
 STATISTICS_MOMENTUM = 0.99
 
 
-def average_generator(config, program, z):
-    """Append to `program` (the g program, being built, after G's update) G_ema's forward pass on noise `z` and the
-    averaging of G's weights into G_ema's."""
-    # Declares G_ema and moves its batch-norm statistics (a step behind the averaging below: no matter over 100 steps)
+def keep_statistics(config, z):
+    """In the g program being built: G_ema's forward pass on the first rows of noise `z`, which declares G_ema and
+    moves its batch-norm statistics (with the weights of before this step's averaging: no matter over 100 steps)."""
     nets.generator(config, z[:STATISTICS_ROWS], training=True, net=NET, bn_momentum=STATISTICS_MOMENTUM)
+
+
+def average_weights(config, program):
+    """Append to `program` (the g program, being built, after keep_statistics and G's update) the averaging of G's
+    weights into G_ema's."""
     params = {p.name: p for p in program.global_block().all_parameters()}
     # A parameter that takes no gradient, as batch norm's statistics are (create_global_var fails under PIR).
     updates = paddle.static.create_parameter([1], "float32", UPDATES, default_initializer=Constant(0.0))

@@ -77,7 +77,8 @@ def _adam(config, program, loss, prefix):
         if config["amp"] != "off":
             amp.minimize(config, optimizer, loss)
         else:  # minimize() in two steps, so that several processes can average the gradients in between
-            optimizer.apply_gradients(parallel.average_gradients(optimizer.backward(loss)))
+            # (with several processes: averaged, with the batch-norm statistics the program wrote)
+            optimizer.apply_gradients(parallel.average_gradients(optimizer.backward(loss), program))
     return optimizer._learning_rate_map[program].name  # the variable Adam created for this program
 
 
@@ -121,7 +122,6 @@ def build_programs(config, noise_in_graph=False):
             logit = nets.discriminator(config, img, training=True)
         loss = _logit_loss(amp.float32(config, logit), config["real_label"])
         learning_rates["D"] = _adam(config, built["d_real"], loss, "D.")
-        parallel.average_statistics(built["d_real"])  # several processes: the batch-norm statistics it wrote
         feed["d_real"], fetch["d_real"] = [img], [loss]
 
     with program("d_fake"):
@@ -130,7 +130,6 @@ def build_programs(config, noise_in_graph=False):
             logit = nets.discriminator(config, nets.generator(config, z, training=True), training=True)
         loss = _logit_loss(amp.float32(config, logit), 0)
         _adam(config, built["d_fake"], loss, "D.")
-        parallel.average_statistics(built["d_fake"])
         fetch["d_fake"] = [loss]
 
     with program("g"):
@@ -138,10 +137,11 @@ def build_programs(config, noise_in_graph=False):
         with amp.autocast(config):
             logit = nets.discriminator(config, nets.generator(config, z, training=True), training=True)
         loss = _logit_loss(amp.float32(config, logit), 1)
+        if config["ema_decay"] > 0:  # before the update: G_ema's statistics are averaged over processes with G's
+            ema.keep_statistics(config, z)
         learning_rates["G"] = _adam(config, built["g"], loss, "G.")
         if config["ema_decay"] > 0:
-            ema.average_generator(config, built["g"], z)
-        parallel.average_statistics(built["g"])
+            ema.average_weights(config, built["g"])
         fetch["g"] = [loss]
 
     with program("infer"):

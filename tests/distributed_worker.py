@@ -65,7 +65,7 @@ def step(out):
         loss = paddle.nn.functional.binary_cross_entropy_with_logits(logit, paddle.ones_like(logit))
         params_grads = paddle.static.append_backward(loss, parameter_list=get_params(grads_program, "D."))
         names = [param.name for param, _ in params_grads]
-        grads = [grad for _, grad in parallel.average_gradients(params_grads)]
+        grads = [grad for _, grad in parallel.average_gradients(params_grads, grads_program)]
     scope, exe = paddle.static.Scope(), paddle.static.Executor(paddle.CPUPlace())
     exe.run(programs.startup, scope=scope)
     batch = np.random.default_rng(0).random((STEP_BATCH, 2), dtype=np.float32)
