@@ -19,8 +19,9 @@ import numpy as np  # noqa: E402
 
 from paddle_gan import checkpoint  # noqa: E402
 from paddle_gan.config import conf_path, load_config, parse_override  # noqa: E402
-from paddle_gan.generate import load_generator  # noqa: E402
-from paddle_gan.train import fixed_noise, generate, train  # noqa: E402
+from paddle_gan.generate import load_generator, sample  # noqa: E402
+from paddle_gan.readers import picture_noise  # noqa: E402
+from paddle_gan.train import train  # noqa: E402
 
 
 def energy_distance(x, y):
@@ -48,7 +49,7 @@ def main():
                 distances = []
                 for pass_id in range(args.passes):
                     exe, programs, scope, _ = load_generator(checkpoint.pass_dir(Path(out) / "uniform_params", pass_id))
-                    distances.append(round(float(energy_distance(generate(exe, programs, scope, fixed_noise(config)),
+                    distances.append(round(float(energy_distance(sample(exe, programs, scope, picture_noise(config)),
                                                                   square)), 3))
             print(json.dumps({"variant": variant, "seed": seed, "iters_per_pass": args.iters,
                               "energy_distance_per_pass": distances}), flush=True)
