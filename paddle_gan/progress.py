@@ -54,18 +54,24 @@ class PassProgress:
             self.bar = bar(total=total, initial=start, desc=f"Pass {pass_id}", unit="it", file=self.stream,
                            dynamic_ncols=True, leave=True)
         self.started, self.done = time.perf_counter(), 0
+        # Each loss as last computed: an iteration of the kstep schedule trains one network and computes only its
+        # losses, and on a GPU most iterations fetch none (device.gpu_path). A NaN in an update is a loss not
+        # computed: a computed one that is not finite stops the run (train.train_step).
+        self.last = dict.fromkeys(LOSS_NAMES)
 
     def update(self, batch_id, loss, trained):
         """One iteration done: `loss` maps LOSS_NAMES to floats (nan where not computed), `trained` is D, G or DG."""
         self.done += 1
+        computed = {k: v for k, v in loss.items() if k in self.last and not math.isnan(v)}
+        self.last.update(computed)
+        shown = {k: "-" if v is None else f"{v:.4f}" for k, v in self.last.items()}
         if self.bar is not None:
-            # On a GPU most iterations fetch no losses (device.gpu_path): the bar keeps showing the last ones.
-            if not all(math.isnan(loss[k]) for k in LOSS_NAMES):
-                self.bar.set_postfix({k: f"{loss[k]:.4f}" for k in LOSS_NAMES} | {"trained": trained}, refresh=False)
+            if computed:
+                self.bar.set_postfix(shown | {"trained": trained}, refresh=False)
             self.bar.update(1)
         elif batch_id % self.log_every == 0:
             seconds = (time.perf_counter() - self.started) / self.done
-            self.write(f"Pass {self.pass_id}, Batch {batch_id}: " + ", ".join(f"{k} {loss[k]:.4f}" for k in LOSS_NAMES)
+            self.write(f"Pass {self.pass_id}, Batch {batch_id}: " + ", ".join(f"{k} {v}" for k, v in shown.items())
                        + f", trained {trained} ({seconds:.3f} s/iter)")
 
     def write(self, text):

@@ -55,8 +55,22 @@ def test_lines_every_log_every_and_no_bar():
             bar.update(batch_id, LOSS, "D")
     lines = out.getvalue().splitlines()
     assert [line.split(":")[0] for line in lines] == ["Pass 2, Batch 0", "Pass 2, Batch 5"]
-    assert "d_neg_loss 0.7500, d_loss 0.6250, g_loss nan, trained D" in lines[0] and "s/iter" in lines[0]
+    assert "d_neg_loss 0.7500, d_loss 0.6250, g_loss -, trained D" in lines[0] and "s/iter" in lines[0]
     assert "\r" not in out.getvalue()
+
+
+def test_a_line_shows_each_loss_as_last_computed():
+    """kstep trains one network per iteration: a line after a G step still shows D's last losses, and no "nan"."""
+    out = io.StringIO()
+    g_only = dict.fromkeys(LOSS, float("nan")) | {"g_loss": 3.25}
+    with PassProgress(0, total=4, log_every=1, stream=out) as bar:
+        bar.update(0, g_only, "G")
+        bar.update(1, LOSS, "D")
+        bar.update(2, g_only, "G")
+    first, _, last = out.getvalue().splitlines()
+    assert "d_loss -, g_loss 3.2500, trained G" in first
+    assert "d_pos_loss 0.5000, d_neg_loss 0.7500, d_loss 0.6250, g_loss 3.2500, trained G" in last
+    assert "nan" not in out.getvalue()
 
 
 def test_bar_on_a_terminal_shows_count_rate_eta_and_losses():
