@@ -1,5 +1,6 @@
 # The whole setup on a fresh machine:
 #   make run    create .venv, install the right Paddle, fetch MNIST if missing, train the MNIST GAN
+#               (make run ARGS=--resume continues it; ARGS passes any flags of python -m paddle_gan.train)
 #   make test   the same environment, then the test suite
 # Other Paddle builds: make test VENV=.venv-paddle2.6 PADDLE=paddlepaddle==2.6.2
 
@@ -27,7 +28,7 @@ $(MNIST): | install
 	PYTHON=$(PY) sh data/get_mnist_data.sh
 
 run: install data
-	$(PY) -m paddle_gan.train -d mnist
+	$(PY) -m paddle_gan.train -d mnist $(ARGS)
 
 test: install
 	$(PY) -m pytest $(PYTEST_ARGS)

@@ -1,5 +1,7 @@
 """paddle_gan: the Paddle GAN tutorials' trainer on today's Paddle static graph."""
 import os
+import signal
+import sys
 import warnings
 
 __version__ = "0.1.0"
@@ -24,3 +26,16 @@ if _amd_processor():
 
 for _message in ("No ccache found", "Tensor do not have 'place' interface", "When training, we now always track"):
     warnings.filterwarnings("ignore", message=f".*{_message}.*")
+
+
+def stop_quietly(signum, frame):
+    # At once: an exception raised here could surface inside Paddle's C++ start-up as an ImportError trace.
+    print("stopped by Ctrl-C", file=sys.stderr, flush=True)
+    os._exit(130)
+
+
+# `python -m paddle_gan.X` (Python sets argv[0] to "-m" while it imports the package): a Ctrl-C, for one in the
+# seconds that Paddle takes to load, stops in one line instead of a traceback. train.main puts Python's own handler
+# back once loaded: its Ctrl-C then ends in a checkpoint. Imported elsewhere (a notebook, pytest), nothing changes.
+if sys.argv[:1] == ["-m"] and signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+    signal.signal(signal.SIGINT, stop_quietly)

@@ -55,13 +55,39 @@ def pass_dir(params_dir, pass_id, batch=None):
 
 def list_checkpoints(params_dir):
     """The complete checkpoint folders in `params_dir`, oldest first by (pass, batch)."""
-    found = []
-    for path in Path(params_dir).glob("pass-*"):
-        match = FOLDER_NAME.fullmatch(path.name)
-        if match and (path / META_FILE).is_file():
-            batch = float("inf") if match[2] is None else int(match[2])  # a pass's end comes after its batches
-            found.append(((int(match[1]), batch), path))
-    return [path for _, path in sorted(found)]
+    found = [path for path in Path(params_dir).glob("pass-*")
+             if FOLDER_NAME.fullmatch(path.name) and (path / META_FILE).is_file()]
+    return sorted(found, key=_folder_position)
+
+
+def _folder_position(path):
+    match = FOLDER_NAME.fullmatch(path.name)
+    return int(match[1]), float("inf") if match[2] is None else int(match[2])  # a pass's end comes after its batches
+
+
+def position(path):
+    """(pass, batch) where checkpoint folder `path` stands, from its meta.json (batch inf at a pass's end), in
+    list_checkpoints' order."""
+    meta = read_meta(path)
+    return meta["pass"], float("inf") if meta["batch"] == meta["config"]["iters_per_pass"] else meta["batch"]
+
+
+def set_aside_newer(params_dir, resume):
+    """Resuming from a checkpoint older than the newest in `params_dir` branches the run off there: the newer
+    checkpoints belong to the abandoned branch. They move into `params_dir/abandoned-<time>/`, where neither
+    `latest` nor `prune` sees them, so a later --resume continues the new branch and pruning never deletes it.
+    Returns that folder, or None when nothing was newer."""
+    start = position(resume)
+    newer = [path for path in list_checkpoints(params_dir) if _folder_position(path) > start]
+    if not newer:
+        return None
+    aside = Path(params_dir) / time.strftime("abandoned-%Y%m%d-%H%M%S")
+    if aside.exists():
+        aside = aside.with_name(f"{aside.name}-{os.getpid()}")
+    aside.mkdir()
+    for path in newer:
+        os.replace(path, aside / path.name)
+    return aside
 
 
 def latest(params_dir):
@@ -169,8 +195,12 @@ def read_meta(path):
     try:
         meta = json.loads(file.read_text())
         meta["config"] = from_saved(meta["config"])
-    except (ValueError, KeyError, TypeError, ConfigError) as e:
+    except (OSError, ValueError, KeyError, TypeError, ConfigError) as e:
         raise CheckpointError(f"{file} cannot be read ({e}); pick another checkpoint folder") from None
+    for key, kind in (("pass", int), ("batch", int), ("iteration", int), ("train_state", dict)):
+        if type(meta.get(key)) is not kind or (kind is int and meta[key] < 0):
+            raise CheckpointError(f"{file} has no valid {key!r} (a {kind.__name__} is expected); pick another "
+                                  "checkpoint folder")
     return meta
 
 
@@ -193,15 +223,24 @@ def check_network(path, saved, config):
                               f"{config['ema_decay']}; keep ema_decay {'above' if saved['ema_decay'] > 0 else 'at'} 0")
 
 
-def _load(file, scope, place, prefix, optional=()):
+def _load(file, scope, place, prefix, expected, optional=()):
+    """Set the values of pickled dict `file` whose names start with `prefix` into `scope`. Refuses a file that
+    lacks any of `expected` (names) or holds a value this network does not have, or of another shape: loading it
+    anyway would train or draw with freshly initialised weights in their place."""
     try:
         with open(file, "rb") as f:
             values = pickle.load(f)
-    except (OSError, pickle.UnpicklingError, EOFError) as e:
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError) as e:
         raise CheckpointError(f"{file} cannot be read ({e}); pick another checkpoint folder") from None
+    if not (isinstance(values, dict) and all(isinstance(v, np.ndarray) for v in values.values())):
+        raise CheckpointError(f"{file} is not a checkpoint file (a dict of arrays by name); pick another checkpoint "
+                              "folder")
     wanted = {name: value for name, value in values.items() if name.startswith(prefix)}
-    if not wanted:
-        raise CheckpointError(f"{file} holds no value starting with {prefix!r}")
+    missing = sorted(name for name in expected if name.startswith(prefix) and name not in wanted)
+    if missing:
+        shown = ", ".join(missing[:3]) + (f" and {len(missing) - 3} more" if len(missing) > 3 else "")
+        raise CheckpointError(f"{file} lacks {shown}, which this network has; the checkpoint is incomplete or was made "
+                              "for another network: pick another checkpoint folder")
     for name, value in wanted.items():
         var = scope.find_var(name)
         if var is None and any(part in name for part in optional):
@@ -217,15 +256,17 @@ def _load(file, scope, place, prefix, optional=()):
     return wanted
 
 
-def load_params(path, scope, place, prefix=""):
-    """Set the parameters whose names start with `prefix` from checkpoint `path` into `scope`."""
-    return _load(Path(path) / PARAMS_FILE, scope, place, prefix)
+def load_params(path, scope, place, expected, prefix=""):
+    """Set the parameters whose names start with `prefix` from checkpoint `path` into `scope`; the checkpoint must
+    hold all of `expected` (names)."""
+    return _load(Path(path) / PARAMS_FILE, scope, place, prefix, expected)
 
 
-def load_optimizer(path, scope, place):
+def load_optimizer(path, scope, place, programs):
     """Set both networks' optimizer state from checkpoint `path` into `scope`; returns what was loaded. The loss
-    scale of fp16 training (amp.py) is left out when this run trains without it: a run may go on without --amp."""
-    loaded = _load(Path(path) / OPT_FILE, scope, place, "", optional=FP16_STATE)
+    scale of fp16 training (amp.py) is optional both ways: a run may go on with or without --amp."""
+    expected = [name for name in persistable_names(programs)[1] if not any(part in name for part in FP16_STATE)]
+    loaded = _load(Path(path) / OPT_FILE, scope, place, "", expected, optional=FP16_STATE)
     return {name: value for name, value in loaded.items() if scope.find_var(name) is not None}
 
 
@@ -243,14 +284,18 @@ def resume(path, config, scope, place, programs, streams):
     `config` asks for set. Returns the Start."""
     meta = read_meta(path)
     check_network(path, meta["config"], config)
-    load_params(path, scope, place)
-    load_optimizer(path, scope, place)
+    load_params(path, scope, place, persistable_names(programs)[0])
+    load_optimizer(path, scope, place, programs)
     for net, name in programs.learning_rates.items():
         # Adam's learning rate is part of its saved state: set the one asked for now, or a new --lr is lost.
         tensor = scope.find_var(name).get_tensor()
         tensor.set(np.full_like(np.array(tensor), learning_rate(config, net)), place)
     for name, stream in streams.items():
-        stream.restore(meta["train_state"][name])
+        try:
+            stream.restore(meta["train_state"][name])
+        except (KeyError, TypeError, ValueError, IndexError) as e:
+            raise CheckpointError(f"{Path(path) / META_FILE}: the state of {name} cannot be restored ({e!r}); pick "
+                                  "another checkpoint folder") from None
     pass_id, batch = meta["pass"], meta["batch"]
     if batch == meta["config"]["iters_per_pass"]:  # the checkpoint closed its pass
         pass_id, batch = pass_id + 1, 0

@@ -53,6 +53,9 @@ DEFAULTS = {
 }
 
 
+MAX_SEED = 2**31 - 1
+
+
 class ConfigError(UserError):
     """A config value that cannot work; the message says which key and what to do."""
 
@@ -65,13 +68,19 @@ def conf_path(dataset):
 def load_config(path, overrides=None):
     """Read a TOML config, apply `overrides` (a dict of already-typed values), check it, and return a dict."""
     path = Path(path)
+    if path.is_dir():
+        raise ConfigError(f"config file {path} is a folder; pass --conf a .toml file, e.g. conf/mnist.toml")
     if not path.is_file():
         raise ConfigError(f"config file {path} not found; pass --conf PATH or pick a data set with -d")
     try:
         with open(path, "rb") as f:
             values = tomllib.load(f)
+    except UnicodeDecodeError:
+        raise ConfigError(f"config file {path} is not UTF-8 text; save it as UTF-8 (TOML's encoding)") from None
     except tomllib.TOMLDecodeError as e:
         raise ConfigError(f"config file {path} is not valid TOML: {e}") from None
+    except OSError as e:
+        raise ConfigError(f"config file {path} cannot be read ({e.strerror})") from None
     return updated(DEFAULTS, {**values, **(overrides or {})})
 
 
@@ -95,9 +104,12 @@ def _typed(key, value):
                 raise ConfigError(f"{key}={value!r}: expected true or false")
             return value.lower() in ("true", "1")
         try:
-            return kind(float(value)) if kind is int and "e" in value.lower() else kind(value)
+            number = float(value) if kind is int and "e" in value.lower() else kind(value)
         except ValueError:
             raise ConfigError(f"{key}={value!r}: expected a {kind.__name__}") from None
+        if kind is int and not float(number).is_integer():  # 2.5e0 is not 2
+            raise ConfigError(f"{key}={value!r}: expected a whole number")
+        return kind(number)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
@@ -124,6 +136,7 @@ def check(config):
     if config["schedule"] == "strike" and config["fetch_every"] > 1:
         raise ConfigError(f"fetch_every={config['fetch_every']} does not fit schedule=strike, which needs the losses "
                           "every iteration; use fetch_every=0 or 1, or schedule alternate or kstep")
+    check_seed(config["seed"], "seed=")
     if config["nproc"] < 0:
         raise ConfigError(f"nproc={config['nproc']} must be 0 (one process per core) or a positive whole number")
     if config["keep_checkpoints"] < 0:
@@ -138,11 +151,20 @@ def check(config):
         raise ConfigError(f"ema_decay={config['ema_decay']} must be in [0, 1) (0: no averaged generator)")
     if not 0 <= config["beta1"] < 1:
         raise ConfigError(f"beta1={config['beta1']} must be in [0, 1)")
+    if config["dataset"] != "uniform" and not config["data_dir"].strip():
+        raise ConfigError("data_dir is empty; set it to the folder of the data set's files (conf/*.toml name them, "
+                          "e.g. -o data_dir=data/mnist_data)")
     if (config["dataset"] == "uniform") != (config["network"] == "v0_mlp"):
         raise ConfigError(f"network={config['network']} does not fit dataset={config['dataset']}: "
                           "use v0_mlp for uniform and v0_dcgan or fluid_dcgan for images")
     if config["network"] == "fluid_dcgan" and sample_shape(config) != (1, 28, 28):
         raise ConfigError("network=fluid_dcgan is built for 28x28 MNIST; use v0_dcgan for cifar")
+
+
+def check_seed(seed, name="--seed "):
+    """Refuse a seed numpy's and Paddle's generators would fail on (they take it plus readers.SEED_OFFSETS)."""
+    if not 0 <= seed <= MAX_SEED:
+        raise ConfigError(f"{name}{seed}: a seed must be a whole number from 0 to {MAX_SEED}")
 
 
 def check_dataset(config, dataset, source):
@@ -161,6 +183,12 @@ def sample_shape(config):
 def from_saved(values):
     """A config saved in a checkpoint's meta.json, checked like a fresh one."""
     return updated(DEFAULTS, values)
+
+
+def checked(config):
+    """`config` as Python code hands it over (a notebook's train(config)), typed and checked as the command line's
+    is; keys it lacks take their defaults."""
+    return updated(DEFAULTS, config)
 
 
 def updated(config, overrides):

@@ -343,6 +343,13 @@ def fetch_missing(config):
     if ds is None:  # the uniform toy makes its own data
         return
     data_dir = Path(config["data_dir"])
+    if data_dir.exists() and not data_dir.is_dir():
+        raise FetchError(f"data_dir {data_dir} is a file, not a folder; move it away, or set -o data_dir= to the "
+                         f"folder of {ds.name}'s files")
+    for name in TRAIN_FILES[ds.name]:
+        if (data_dir / name).exists() and not (data_dir / name).is_file():
+            raise FetchError(f"{data_dir / name} is a folder where {ds.name}'s file should be; move it away and "
+                             "train again (the file is then fetched)")
     absent = [n for n in TRAIN_FILES[ds.name] if not (data_dir / n).is_file()
               and not (data_dir / (n + ".gz")).is_file()]
     if absent:

@@ -2,8 +2,13 @@
 
 Each module raises its own subclass where the problem is known, with a message that names it and says what to do.
 Every command's main() prints such an error as one line, `error: ...`, and exits with its `exit_code`: never a
-traceback for something a user can change.
+traceback for something a user can change. A command a message tells the user to run must run as printed, from
+where the user is: `python_command()` names the Python to run it with.
 """
+import os
+import shlex
+import shutil
+import sys
 
 
 class UserError(Exception):
@@ -22,3 +27,15 @@ class Interrupted(Exception):
     def __init__(self, signum, message):
         super().__init__(message)
         self.signum = signum
+
+
+def python_command():
+    """This Python as a user types it where they are: its name when the shell finds this very interpreter by it
+    (an activated virtual environment), else its path (e.g. .venv/bin/python, after `make run`)."""
+    executable = os.path.abspath(sys.executable)
+    name = os.path.basename(executable)
+    found = shutil.which(name)
+    if found and os.path.abspath(found) == executable:
+        return name
+    relative = os.path.relpath(executable)
+    return shlex.quote(executable if relative.startswith("..") else relative)

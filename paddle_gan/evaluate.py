@@ -15,7 +15,7 @@ import numpy as np
 
 from . import checkpoint, device, readers
 from .classifier import CLASSIFIER_DIR, EPOCHS, IMAGE_DATASETS, build_classifier, classify, load_classifier, load_splits
-from .config import check_dataset
+from .config import check_dataset, check_seed
 from .errors import UserError
 from .metrics import (IS_SPLITS, EvaluateError, class_histogram, feature_stats, frechet_distance, inception_score,
                       kl_to_uniform, knn_radii, modes_covered, precision_recall, uniform_metrics)
@@ -132,6 +132,7 @@ def main(argv=None):
     def log(message):
         print(message, file=sys.stderr, flush=True)  # stdout carries only the JSON line
     try:
+        check_seed(args.seed)
         if args.train_classifier:
             if args.dataset not in IMAGE_DATASETS:
                 raise EvaluateError("the uniform toy needs no classifier; use -d mnist or -d fashion_mnist")

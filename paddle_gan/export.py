@@ -9,6 +9,7 @@ params_file)` and `paddle.inference.create_predictor`, as `predictor()` below do
 import argparse
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import paddle
@@ -26,7 +27,11 @@ def export(model_dir, out_dir, place=None):
     """Save the generator of checkpoint `model_dir` as an inference model in `out_dir`; returns the model file."""
     exe, programs, scope, config = load_generator(model_dir, place)
     out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
+    try:  # before Paddle writes there: its own error for an unwritable folder is a C++ trace
+        out_dir.mkdir(parents=True, exist_ok=True)
+        tempfile.TemporaryFile(dir=out_dir).close()
+    except OSError as e:
+        raise UserError(f"cannot write to {out_dir} ({e.strerror}); choose a writable --out") from None
     with paddle.static.scope_guard(scope):  # save_inference_model reads the parameters from the current scope
         paddle.static.save_inference_model(str(out_dir / MODEL_NAME), programs.feed["infer"],
                                            programs.fetch["infer"], exe, program=programs.infer)

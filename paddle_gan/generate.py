@@ -13,7 +13,7 @@ import numpy as np
 import paddle
 
 from . import checkpoint, device, plots, readers
-from .config import check_dataset
+from .config import check_dataset, check_seed
 from .errors import UserError
 from .programs import build_programs
 
@@ -27,7 +27,8 @@ def load_generator(model_dir, place=None):
     scope = paddle.static.Scope()
     exe = paddle.static.Executor(place)
     exe.run(programs.startup, scope=scope)
-    checkpoint.load_params(model_dir, scope, place, prefix="G")  # G., and G_ema. when it averaged
+    drawing = [p.name for p in programs.infer.global_block().all_parameters()]  # G's, or G_ema's when it averaged
+    checkpoint.load_params(model_dir, scope, place, drawing, prefix="G")
     return exe, programs, scope, config
 
 
@@ -43,9 +44,12 @@ def write_picture(model_dir, dataset, output_dir=".", place=None, seed=0):
     """The v0 demo's `--model_dir` mode: write `generated_{d}_samples.png` from a saved generator."""
     check_dataset(checkpoint.saved_config(model_dir), dataset, f"{model_dir} is a checkpoint")
     exe, programs, scope, config = load_generator(model_dir, place)
-    Path(output_dir).mkdir(parents=True, exist_ok=True)
     path = Path(output_dir) / f"generated_{config['dataset']}_samples.png"
-    plots.save_samples(sample(exe, programs, scope, readers.picture_noise(config, seed)), path, "generated")
+    try:
+        Path(output_dir).mkdir(parents=True, exist_ok=True)
+        plots.save_samples(sample(exe, programs, scope, readers.picture_noise(config, seed)), path, "generated")
+    except OSError as e:
+        raise UserError(f"cannot write {e.filename or path} ({e.strerror}); choose a writable --output_dir") from None
     return path
 
 
@@ -61,16 +65,21 @@ def main(argv=None):
     if args.n < 1:
         parser.error(f"-n {args.n}: must be at least 1")
     try:
+        check_seed(args.seed)
         exe, programs, scope, config = load_generator(args.model_dir, device.place_from_args(args))
         samples = sample(exe, programs, scope, readers.noise(config, args.n, args.seed), config["batch_size"])
+        out = args.out if args.out.endswith(".npy") else args.out + ".npy"  # what np.save writes
+        np.save(out, samples)
+        print(f"wrote {args.n} samples of shape {samples.shape[1:]} to {out}")
+        if args.png:
+            plots.save_samples(samples, args.png, f"{Path(args.model_dir).name}: {args.n} samples")
+            print(f"wrote {args.png}")
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code
-    np.save(args.out, samples)
-    print(f"wrote {args.n} samples of shape {samples.shape[1:]} to {args.out}")
-    if args.png:
-        plots.save_samples(samples, args.png, f"{Path(args.model_dir).name}: {args.n} samples")
-        print(f"wrote {args.png}")
+    except OSError as e:  # an output path that cannot be written: a missing folder, no permission, a full disk
+        print(f"error: cannot write {e.filename or args.out} ({e.strerror}); choose another path", file=sys.stderr)
+        return 2
     return 0
 
 

@@ -9,22 +9,35 @@
 
 With several processes (parallel.py) rank 0 writes all of it; the other ranks hold a SilentOutputs, which writes
 nothing but still checks each checkpoint's parameters, so that every rank stops alike when they are not finite.
+
+One run per folder: a run holds a lock on both folders (`.lock` in each) from before it writes anything until its
+process ends, so a second run into the same folders (or a --resume of a run still going) stops with an error
+instead of writing over the first one's files.
 """
+import contextlib
 import csv
 import os
+import shlex
+import shutil
 import tempfile
 from pathlib import Path
 
 import numpy as np
 
+try:
+    import fcntl
+except ImportError:  # Windows: no folder locks (paddle_gan is tested on Linux)
+    fcntl = None
+
 from . import checkpoint, evaluate, parallel, plots, readers
 from .config import ConfigError
-from .errors import Diverged, Interrupted, UserError
+from .errors import Diverged, Interrupted, UserError, python_command
 from .generate import sample
 from .programs import LOSS_NAMES
 from .visualdl_log import VisualDLLog
 
 LOSS_COLUMNS = ("pass", "iteration", *LOSS_NAMES, "trained")
+RUN_FILES = ("losses.csv", "metrics.csv", "loss.png", "metrics.png", "train_pass0.png")  # in {d}_samples/
 
 
 class OutputError(UserError):
@@ -36,6 +49,49 @@ def for_this_process(config, output_dir, resume=None, visualdl=None, eval_sample
     that the outputs can be written (and the dashboard and the evaluation can run)."""
     outputs = RunOutputs if parallel.rank() == 0 else SilentOutputs
     return outputs(config, output_dir, resume, visualdl, eval_samples)
+
+
+_claimed = {}  # folder -> its open lock file: the folders this process holds, until it ends
+
+
+def claim_folders(config, output_dir):
+    """Make the run's output folders ({d}_samples/, {d}_params/ under `output_dir`) this process's: an exclusive
+    lock on `.lock` in each (fcntl.flock), which the OS drops when the process ends, however it ends (kill -9 too).
+    Raises OutputError, naming the process that holds it, when another run holds one. Claiming twice is claiming
+    once; the processes main() spawns for a run are covered by its claim. A run lets go when it ends
+    (RunOutputs.__exit__), or when its process ends."""
+    if os.environ.get(parallel.STARTED_HERE):
+        return
+    for folder in (Path(output_dir) / config["samples_dir"], Path(output_dir) / config["params_dir"]):
+        key = folder.resolve()
+        if key in _claimed:
+            continue
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+            lock = open(folder / ".lock", "a+")
+        except OSError as e:
+            raise OutputError(f"cannot write to {folder} ({e.strerror}); choose a writable --output_dir") from None
+        if fcntl is not None:
+            try:
+                fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                lock.seek(0)
+                holder = lock.read().strip() or "unknown"
+                lock.close()
+                raise OutputError(f"{folder} belongs to a run that is still going (process {holder}); wait for it "
+                                  f"to end or stop it (Ctrl-C), or choose another --output_dir") from None
+            lock.truncate(0)
+            lock.write(f"{os.getpid()}\n")
+            lock.flush()
+        _claimed[key] = lock
+
+
+def release_folders(config, output_dir):
+    """Let go of the claim of claim_folders (a notebook's kernel lives on after its train() ends)."""
+    for folder in (Path(output_dir) / config["samples_dir"], Path(output_dir) / config["params_dir"]):
+        lock = _claimed.pop(folder.resolve(), None)
+        if lock is not None:
+            lock.close()  # closing the file drops the lock
 
 
 class RunOutputs:
@@ -50,30 +106,46 @@ class RunOutputs:
         self.config, self.output_dir, self.eval_samples = config, Path(output_dir), eval_samples
         self.samples_dir = self.output_dir / config["samples_dir"]
         self.params_dir = self.output_dir / config["params_dir"]
-        self.last_checkpoint = resume
+        self.resume = self.last_checkpoint = resume
         if eval_samples and config["dataset"] not in evaluate.SCORED_DATASETS:
             raise ConfigError(f"--eval_every_pass: paddle_gan.evaluate has no metrics for {config['dataset']} "
                               f"(it knows {', '.join(evaluate.SCORED_DATASETS)}); train without it")
         self.dashboard = self._open_dashboard(visualdl)
-        self._prepare_folders(resuming=resume is not None)
+        self._prepare_folders(resume)
 
     def _open_dashboard(self, visualdl):
         return VisualDLLog(visualdl) if visualdl else None  # first: a missing VisualDL fails before anything else
 
-    def _prepare_folders(self, resuming):
-        """Check that the output folders can be written and that a fresh run overwrites nothing."""
+    def _prepare_folders(self, resume):
+        """Claim the output folders for this run and check that they can be written; a fresh run must find no
+        earlier run's files there."""
+        claim_folders(self.config, self.output_dir)
         for folder in (self.samples_dir, self.params_dir):
             try:
-                folder.mkdir(parents=True, exist_ok=True)
                 tempfile.TemporaryFile(dir=folder).close()
             except OSError as e:
                 raise OutputError(f"cannot write to {folder} ({e.strerror}); choose a writable --output_dir") from None
         for name in checkpoint.remove_unfinished(self.params_dir):
             print(f"removed {self.params_dir / name}, a checkpoint whose writing was cut off", flush=True)
-        newest = checkpoint.latest(self.params_dir)
-        if newest and not resuming:
-            raise OutputError(f"{self.params_dir} holds checkpoints of an earlier run (newest {newest.name}); continue "
-                              f"it with --resume, or move {self.params_dir} away to start afresh")
+        if resume is None:
+            earlier = [path for path in (checkpoint.latest(self.params_dir), *(self.samples_dir / n for n in RUN_FILES))
+                       if path and path.exists()]
+            if earlier:
+                make = " (make run ARGS=--resume)" if os.environ.get("MAKELEVEL") else ""
+                raise OutputError(f"{earlier[0]} belongs to an earlier run that a fresh start would overwrite; "
+                                  f"continue that run with --resume{make}, or move it away or choose another "
+                                  "--output_dir to start afresh")
+
+    def _branch_off(self):
+        """A resume from before the newest checkpoint: set the abandoned branch aside (checkpoint.set_aside_newer),
+        with a copy of the logs as they were, before the logs are cut back to the resumed iteration."""
+        aside = checkpoint.set_aside_newer(self.params_dir, self.resume)
+        if aside:
+            for name in ("losses.csv", "metrics.csv"):
+                if (self.samples_dir / name).is_file():
+                    shutil.copy2(self.samples_dir / name, aside / name)
+            print(f"branching off at {Path(self.resume).name}: the newer checkpoints of the abandoned run, and a copy "
+                  f"of its logs, are now in {aside}", flush=True)
 
     # ---- the run --------------------------------------------------------------------------------------------------
 
@@ -90,6 +162,8 @@ class RunOutputs:
             # The classifier and the test set's statistics now, not after the first pass: training a missing
             # classifier takes minutes, and a missing test set should stop the run before it starts.
             evaluate.reference(self.config["dataset"], self.config["data_dir"], log=lambda m: print(m, flush=True))
+        if self.resume:  # the run is back where the checkpoint left it (checkpoint.resume): safe to branch off
+            self._branch_off()
         self.history = _restart_loss_log(self.samples_dir / "losses.csv", self.iteration)
         self.metrics_rows = _restart_metrics_log(self.samples_dir / "metrics.csv", self.iteration)
         self.loss_file = open(self.samples_dir / "losses.csv", "a", newline="")
@@ -115,9 +189,10 @@ class RunOutputs:
             print(f"Pass {pass_id}: samples mean {np.round(mean.astype(float), 3).tolist()}, std "
                   f"{np.round(std.astype(float), 3).tolist()} (U[0,1)^2: mean [0.5, 0.5], std [0.289, 0.289])",
                   flush=True)
-        plots.save_samples(samples, self.samples_dir / f"train_pass{pass_id}.png", f"pass {pass_id}")
-        plots.save_loss_curve(self.history["iteration"], self.history["d_loss"], self.history["g_loss"],
-                              self.samples_dir / "loss.png")
+        with self._writing():
+            plots.save_samples(samples, self.samples_dir / f"train_pass{pass_id}.png", f"pass {pass_id}")
+            plots.save_loss_curve(self.history["iteration"], self.history["d_loss"], self.history["g_loss"],
+                                  self.samples_dir / "loss.png")
         if self.dashboard:
             self.dashboard.pass_end(pass_id, learning_rates(self.programs, self.scope), samples)
         if self.eval_samples:
@@ -153,7 +228,8 @@ class RunOutputs:
         last = batches_done == self.config["iters_per_pass"]
         path = checkpoint.pass_dir(self.params_dir, pass_id, None if last else batches_done)
         try:
-            self._write_checkpoint(path, pass_id, batches_done)
+            with self._writing():
+                self._write_checkpoint(path, pass_id, batches_done)
         except checkpoint.NotFiniteError as e:
             raise Diverged(f"{e}: training diverged; the last good checkpoint is {self.last_checkpoint or 'none yet'}; "
                            "check the data, or try a lower --lr") from None
@@ -163,9 +239,28 @@ class RunOutputs:
     def _write_checkpoint(self, path, pass_id, batches_done):
         self.loss_file.flush()  # the log on disk reaches as far as the checkpoint does
         os.fsync(self.loss_file.fileno())
+        log = self.samples_dir / "losses.csv"
+        if not log.is_file() or not os.path.samestat(os.fstat(self.loss_file.fileno()), log.stat()):
+            raise OutputError(f"{log} was moved, deleted or replaced while the run wrote it (the rows since then "
+                              f"went with it); {self._how_to_go_on()}")
         checkpoint.save(path, self.scope, self.programs,
                         checkpoint.make_meta(self.config, pass_id, batches_done, self.iteration, self.streams))
         checkpoint.prune(self.params_dir, self.config["keep_checkpoints"])
+
+    @contextlib.contextmanager
+    def _writing(self):
+        """An output that cannot be written (a full disk, a folder replaced by a file) ends the run with one line;
+        a checkpoint cut off midway leaves the previous one as it was (checkpoint.save)."""
+        try:
+            yield
+        except OSError as e:
+            raise OutputError(f"cannot write {e.filename or self.output_dir} ({e.strerror}); make room or put "
+                              f"back what was moved, then {self._how_to_go_on()}") from None
+
+    def _how_to_go_on(self):
+        if self.last_checkpoint is None:
+            return f"no checkpoint was written yet: move {self.samples_dir} away and start the run again"
+        return f"continue from checkpoint {self.last_checkpoint} with: {self.resume_command()}"
 
     # ---- how a run ends early -------------------------------------------------------------------------------------
 
@@ -188,9 +283,14 @@ class RunOutputs:
                         f"checkpoint is {self.last_checkpoint or 'none yet'}; try a lower --lr")
 
     def resume_command(self):
-        """The command that continues this run."""
-        where = "" if self.output_dir == Path(".") else f" --output_dir {self.output_dir}"
-        return f"{parallel.restart_prefix()}python -m paddle_gan.train -d {self.config['dataset']}{where} --resume"
+        """The command that continues this run, as it runs from where the user is."""
+        python = python_command()
+        where = "" if self.output_dir == Path(".") else f" --output_dir {shlex.quote(str(self.output_dir))}"
+        command = (f"{parallel.restart_prefix(python)}{python} -m paddle_gan.train -d {self.config['dataset']}{where}"
+                   " --resume")
+        if os.environ.get("MAKELEVEL") and where == "":  # started by `make run`, whose ARGS pass flags on
+            command += " (or: make run ARGS=--resume)"
+        return command
 
     def __enter__(self):
         return self
@@ -201,6 +301,7 @@ class RunOutputs:
             self.loss_file.close()
         if self.dashboard:
             self.dashboard.close()
+        release_folders(self.config, self.output_dir)
 
 
 class SilentOutputs(RunOutputs):
@@ -210,7 +311,7 @@ class SilentOutputs(RunOutputs):
     def _open_dashboard(self, visualdl):
         return None
 
-    def _prepare_folders(self, resuming):
+    def _prepare_folders(self, resume):
         pass
 
     def _open_logs(self):

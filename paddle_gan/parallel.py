@@ -28,7 +28,9 @@ How the processes stay one training run:
   agreed on (`agree`).
 - Rank 0 alone writes samples, logs and checkpoints.
 """
+import contextlib
 import ctypes
+import io
 import logging
 import os
 import signal
@@ -129,12 +131,12 @@ def _rank_main(func, args):
     return func(*args)
 
 
-def restart_prefix():
-    """What a command that continues this run needs in front of `python -m paddle_gan.train`: the launcher, when it
+def restart_prefix(python="python"):
+    """What a command that continues this run needs in front of `{python} -m paddle_gan.train`: the launcher, when it
     started the processes ("" otherwise)."""
     if world_size() == 1 or os.environ.get(STARTED_HERE):
         return ""
-    return f"python -m paddle.distributed.launch --nproc_per_node {world_size()} "
+    return f"{python} -m paddle.distributed.launch --nproc_per_node {world_size()} "
 
 
 def connect(config, place):
@@ -150,7 +152,9 @@ def connect(config, place):
     # The one place the two IRs differ: the legacy IR's collective ops on CPU talk through the gloo context
     # (gloo_init_parallel_env), PIR's through the process group that init_parallel_env sets up.
     if paddle.framework.use_pir_api():
-        dist.init_parallel_env()
+        # Quietly: it prints a "Modified FLAGS detected" banner for a flag Paddle itself sets under PIR.
+        with contextlib.redirect_stderr(io.StringIO()):
+            dist.init_parallel_env()
     else:
         master = os.environ["PADDLE_TRAINER_ENDPOINTS"].split(",")[0]
         dist.gloo_init_parallel_env(rank(), world_size(), master)

@@ -54,9 +54,9 @@ class PassProgress:
             self.bar = bar(total=total, initial=start, desc=f"Pass {pass_id}", unit="it", file=self.stream,
                            dynamic_ncols=True, leave=True)
         self.started, self.done = time.perf_counter(), 0
-        # Each loss as last computed: an iteration of the kstep schedule trains one network and computes only its
-        # losses, and on a GPU most iterations fetch none (device.gpu_path). A NaN in an update is a loss not
-        # computed: a computed one that is not finite stops the run (train.train_step).
+        # Each loss as last computed in the pass: an iteration of the kstep schedule trains one network and computes
+        # only its losses, and on a GPU most iterations fetch none (device.gpu_path). A NaN in an update is a loss
+        # not computed: a computed one that is not finite stops the run (train.train_step).
         self.last = dict.fromkeys(LOSS_NAMES)
 
     def update(self, batch_id, loss, trained):

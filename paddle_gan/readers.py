@@ -8,11 +8,12 @@ see graph_noise_seed.)
 """
 import gzip
 import pickle
+import shlex
 from pathlib import Path
 
 import numpy as np
 
-from .errors import UserError
+from .errors import UserError, python_command
 
 # MNIST's (images, labels) files per split; Fashion-MNIST uses the same names.
 MNIST_FILES = {"train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -145,9 +146,13 @@ def scale_images(pixels):
 
 
 def fetch_command(dataset, data_dir):
-    """The command that fetches `dataset` into `data_dir` again, for error messages."""
-    command = FETCH_COMMANDS[dataset]
-    return command if str(data_dir) == DEFAULT_DIRS[dataset] else f"{command} --dest {data_dir}"
+    """The command that fetches `dataset` into `data_dir` again, for error messages: the repository's script when it
+    is at hand (run from the repository's root), else the module it runs, which works from anywhere."""
+    script = FETCH_COMMANDS[dataset]
+    dest = "" if str(data_dir) == DEFAULT_DIRS[dataset] else f" --dest {shlex.quote(str(data_dir))}"
+    if Path(script.split()[-1]).is_file():
+        return script + dest
+    return f"{python_command()} -m paddle_gan.download {dataset} --dest {shlex.quote(str(data_dir))}"
 
 
 def _open_idx(path, fix):
@@ -156,7 +161,10 @@ def _open_idx(path, fix):
     for candidate in (path, path.with_name(path.name + ".gz")):
         if candidate.is_file():
             return candidate, (gzip.open if candidate.suffix == ".gz" else open)(candidate, "rb")
-    raise DataError(f"{path} not found (nor {path.name}.gz); fetch it with: {fix}")
+        if candidate.exists():
+            raise DataError(f"{candidate} is not a file (a folder?); move it away, then fetch the data with: {fix}")
+    where = "" if path.is_absolute() else f" (data_dir is taken from the working directory, {Path.cwd()})"
+    raise DataError(f"{path} not found (nor {path.name}.gz){where}; fetch it with: {fix}")
 
 
 def read_idx(path, fix="bash data/get_mnist_data.sh"):

@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from . import checkpoint, device, download, generate, outputs, parallel, readers
-from .config import DATASETS, check_dataset, conf_path, load_config, parse_override, updated
+from . import checkpoint, device, download, generate, outputs, parallel, readers, stop_quietly
+from .config import DATASETS, check_dataset, checked, conf_path, load_config, parse_override, updated
 from .errors import Diverged, Interrupted, UserError
 from .programs import LOSS_OF_PROGRAM, build_programs
 from .progress import PassProgress
@@ -63,6 +63,7 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
     """Train per `config`, writing samples, losses and checkpoints under `output_dir`; `resume`: a checkpoint
     folder to continue from; `visualdl`: a folder for VisualDL's logs; `eval_samples`: if not 0, score that many
     samples after every pass (paddle_gan.evaluate). Returns (exe, programs, scope)."""
+    config = checked(config)  # from Python (a notebook) as from the command line: a bad value stops here
     place = place if place is not None else device.make_place()
     plan = device.plan(config, place)  # the tutorials' loop on CPU; on a GPU, noise in the programs, fewer fetches
     parallel.connect(config, place)  # several processes: join the others, before static mode
@@ -160,6 +161,8 @@ def config_from_args(args):
 
 
 def main(argv=None):
+    if signal.getsignal(signal.SIGINT) is stop_quietly:  # set while Paddle loaded (paddle_gan/__init__.py)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     args = parse_args(argv)
 
     def job():
@@ -174,7 +177,8 @@ def main(argv=None):
         nproc = parallel.processes(config, place)
         if parallel.world_size() == 1:  # (under a launcher, it said how many)
             print(f"training in {nproc} process{'es' if nproc > 1 else ''} (--nproc N to choose)", flush=True)
-        if nproc > 1:  # each trains on its share of every batch; this one waits for them
+        if nproc > 1:  # each trains on its share of every batch; this one holds the output folders and waits
+            outputs.claim_folders(config, args.output_dir)
             return parallel.spawn(train_process, (config, args.output_dir, resume, args.visualdl,
                                                   args.eval_every_pass), nproc)
         train(config, args.output_dir, place, resume, args.visualdl, args.eval_every_pass)
@@ -200,6 +204,10 @@ def exit_code(job):
     except Interrupted as e:
         print(e, file=sys.stderr)
         return 128 + e.signum  # the shell's convention: 130 after Ctrl-C, 143 after SIGTERM
+    except KeyboardInterrupt:  # Ctrl-C while starting up, or a second one while a checkpoint was being written
+        print("stopped at once by Ctrl-C; nothing was written after the newest checkpoint, which --resume continues "
+              "from (a checkpoint cut off midway is never used)", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":

@@ -1,4 +1,5 @@
 """Checkpoints restore bit for bit and refuse what does not fit."""
+import json
 import pickle
 
 import numpy as np
@@ -36,7 +37,8 @@ def test_save_then_load_restores_every_parameter_bit_for_bit(tmp_path):
     assert any(n.endswith("_mean") for n in params) and any("moment1" in n for n in opt_state)
 
     other_programs, other_scope, _ = started(tiny_config("mnist", seed=99))
-    checkpoint.load_params(tmp_path / "pass-00000", other_scope, paddle.CPUPlace())
+    checkpoint.load_params(tmp_path / "pass-00000", other_scope, paddle.CPUPlace(),
+                           checkpoint.persistable_names(other_programs)[0])
     saved, loaded = values(scope, params), values(other_scope, params)
     assert all(np.array_equal(saved[n], loaded[n]) and saved[n].dtype == loaded[n].dtype for n in params)
     with open(tmp_path / "pass-00000" / checkpoint.OPT_FILE, "rb") as f:
@@ -49,9 +51,10 @@ def test_loading_another_networks_checkpoint_is_refused(tmp_path):
     config = tiny_config("uniform")
     programs, scope, _ = started(config)
     checkpoint.save(tmp_path / "ckpt", scope, programs, meta(config))
-    _, mnist_scope, _ = started(tiny_config("mnist"))
+    mnist_programs, mnist_scope, _ = started(tiny_config("mnist"))
     with pytest.raises(checkpoint.CheckpointError, match="another network"):
-        checkpoint.load_params(tmp_path / "ckpt", mnist_scope, paddle.CPUPlace())
+        checkpoint.load_params(tmp_path / "ckpt", mnist_scope, paddle.CPUPlace(),
+                               checkpoint.persistable_names(mnist_programs)[0])
 
 
 def test_save_replaces_an_existing_folder_and_leaves_no_temporary(tmp_path):
@@ -71,7 +74,27 @@ def test_corrupt_params_file_is_named(tmp_path):
     checkpoint.save(tmp_path / "c", scope, programs, meta(config))
     (tmp_path / "c" / checkpoint.PARAMS_FILE).write_bytes(b"garbage")
     with pytest.raises(checkpoint.CheckpointError, match="model.pdparams cannot be read"):
-        checkpoint.load_params(tmp_path / "c", scope, paddle.CPUPlace())
+        checkpoint.load_params(tmp_path / "c", scope, paddle.CPUPlace(), checkpoint.persistable_names(programs)[0])
+
+
+@pytest.mark.parametrize("damage, message", [
+    (lambda values: {k: v for k, v in values.items() if not k.startswith("D.")},
+     r"lacks D\.\S+, D\.\S+, D\.\S+ and \d+ more"),
+    (lambda values: {k: v for k, v in values.items() if k != "G.gen_layer1.w"}, r"lacks G\.gen_layer1\.w, which"),
+    (lambda values: {**values, "D.extra.w": np.zeros(3, "float32")}, r"has D\.extra\.w, which this network does not"),
+    (lambda values: {**values, "G.gen_layer1.w": np.zeros((3, 3), "float32")}, r"G\.gen_layer1\.w has shape \(3, 3\)"),
+    (lambda values: list(values.values()), "not a checkpoint file"),
+    (lambda values: {k: v.tolist() for k, v in values.items()}, "not a checkpoint file"),
+])
+def test_a_checkpoint_missing_extra_or_misshaped_parameters_is_refused_by_name(tmp_path, damage, message):
+    """Loading it anyway would resume with freshly initialised weights where values are missing."""
+    config = tiny_config("uniform")
+    programs, scope, _ = started(config)
+    checkpoint.save(tmp_path / "c", scope, programs, meta(config))
+    file = tmp_path / "c" / checkpoint.PARAMS_FILE
+    file.write_bytes(pickle.dumps(damage(pickle.loads(file.read_bytes()))))
+    with pytest.raises(checkpoint.CheckpointError, match=message):
+        checkpoint.load_params(tmp_path / "c", scope, paddle.CPUPlace(), checkpoint.persistable_names(programs)[0])
 
 
 def test_a_save_cut_off_half_way_leaves_the_previous_checkpoint(tmp_path, monkeypatch):
@@ -144,3 +167,25 @@ def test_a_checkpoint_for_another_network_is_refused_by_name(tmp_path):
     with pytest.raises(checkpoint.CheckpointError, match="made for another network .noise_dim=100.*noise_dim=64"):
         checkpoint.check_network(tmp_path, config, dict(config, noise_dim=64))
     checkpoint.check_network(tmp_path, config, dict(config, lr=1.0))  # not a network setting
+
+
+@pytest.mark.parametrize("edit", [
+    lambda m: m.pop("train_state"),
+    lambda m: m.pop("iteration"),
+    lambda m: m.update(batch="3"),
+    lambda m: m.update(train_state={"schedule": {}}),
+    lambda m: m.update(train_state={"real_batches": [1], "noise_batches": None, "schedule": 5}),
+], ids=["no train_state", "no iteration", "batch a string", "streams missing", "streams garbled"])
+def test_a_damaged_meta_json_ends_a_resume_in_one_line(tmp_path, capsys, edit):
+    from paddle_gan import train
+    args = ["-d", "uniform", "--num_passes", "1", "--iters_per_pass", "2", "--output_dir", str(tmp_path),
+            "--nproc", "1"]
+    assert train.main(args) == 0
+    file = tmp_path / "uniform_params" / "pass-00000" / checkpoint.META_FILE
+    saved = json.loads(file.read_text())
+    edit(saved)
+    file.write_text(json.dumps(saved))
+    capsys.readouterr()
+    assert train.main([*args, "--num_passes", "2", "--resume"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1 and "pick another checkpoint folder" in err, err

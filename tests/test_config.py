@@ -2,6 +2,7 @@
 import pytest
 
 from paddle_gan.config import DATASETS, ConfigError, conf_path, load_config, parse_override, sample_shape
+from paddle_gan.train import train
 
 
 @pytest.mark.parametrize("path", sorted(conf_path("mnist").parent.glob("*.toml")), ids=lambda p: p.name)
@@ -43,6 +44,8 @@ def test_overrides_take_the_type_of_the_default():
     ("no_such_key=1", "key=value"),
     ("batch_size=many", "batch_size.*int"),
     ("d_batch_norm=maybe", "true or false"),
+    ("max_strike=2.5e0", "max_strike.*whole number"),  # not 2
+    ("batch_size=1e400", "batch_size.*whole number"),
 ])
 def test_bad_overrides(text, message):
     with pytest.raises(ConfigError, match=message):
@@ -55,10 +58,27 @@ def test_bad_overrides(text, message):
     ({"beta1": 1.0}, "beta1"),
     ({"schedule": "random"}, "schedule='random' is not one of"),
     ({"network": "v0_mlp"}, "does not fit dataset=mnist"),
+    ({"seed": -1}, "seed=-1: a seed must be a whole number from 0 to 2147483647"),
+    ({"seed": 2**31}, "seed=2147483648: a seed"),
+    ({"data_dir": " "}, "data_dir is empty"),
 ])
 def test_bad_values_are_refused(overrides, message):
     with pytest.raises(ConfigError, match=message):
         load_config(conf_path("mnist"), overrides)
+
+
+def test_whole_numbers_in_exponent_form_are_taken():
+    assert parse_override("batch_size=2e1") == ("batch_size", 20)
+    assert parse_override("batch_size=1.9e1") == ("batch_size", 19)  # 19.0 exactly
+
+
+@pytest.mark.parametrize("key, value", [("lr", -1.0), ("batch_size", 0), ("seed", -1), ("schedule", "random")])
+def test_train_from_python_checks_its_config_as_the_command_line_does(tmp_path, key, value):
+    """A notebook's train(config) with a bad value stops with the command line's one-line error, before any work."""
+    config = dict(load_config(conf_path("uniform")), **{key: value})
+    with pytest.raises(ConfigError, match=key):
+        train(config, tmp_path)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_config_file_errors(tmp_path):
@@ -71,3 +91,8 @@ def test_config_file_errors(tmp_path):
     bad.write_text('typo_key = 1\n')
     with pytest.raises(ConfigError, match="unknown config key 'typo_key'"):
         load_config(bad)
+    bad.write_bytes('lr = 1e-4  # \u5b66\u4e60\u7387\n'.encode("gbk"))  # a Chinese comment saved as GBK
+    with pytest.raises(ConfigError, match="is not UTF-8 text"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match="is a folder; pass --conf a .toml file"):
+        load_config(tmp_path)

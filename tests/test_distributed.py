@@ -3,6 +3,7 @@ rank running tests/distributed_worker.py."""
 import os
 import pickle
 import re
+import shlex
 import signal
 import subprocess
 import sys
@@ -249,12 +250,13 @@ def test_ctrl_c_to_a_spawned_run_checkpoints_once_and_its_resume_completes_the_s
     stopped.send_signal(signum)  # to the process the user started: it passes the signal on, once
     out, err = stopped.communicate(timeout=120)
     assert stopped.returncode == code, err
-    assert err.strip().splitlines()[-1].endswith(
-        "continue with: python -m paddle_gan.train -d uniform --output_dir stopped --resume")
+    command = err.strip().splitlines()[-1].split("continue with: ")[1]
+    assert command.endswith(" -m paddle_gan.train -d uniform --output_dir stopped --resume")
     [partial] = checkpoint.list_checkpoints(tmp_path / "stopped" / "uniform_params")
     assert partial.name.startswith("pass-00000-batch-")
 
-    resumed = cli(*args, "--output_dir", "stopped", "--resume", cwd=tmp_path)
+    resumed = subprocess.Popen(shlex.split(command), cwd=tmp_path, env=ENV, text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)  # exactly as printed
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     for name in ("model.pdparams", "optimizer.pdopt"):

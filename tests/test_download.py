@@ -370,3 +370,13 @@ def test_the_old_module_name_still_fetches(tmp_path):
     assert result.returncode == 1 and result.stderr.startswith("error: cifar: ")
     from paddle_gan import fetch
     assert fetch.fetch_missing is download.fetch_missing
+
+
+def test_a_data_dir_that_is_a_file_or_holds_a_folder_for_a_file_is_named_before_any_fetch(tmp_path):
+    from paddle_gan.config import conf_path, load_config
+    (tmp_path / "a_file").write_text("")
+    with pytest.raises(download.FetchError, match="a_file is a file, not a folder"):
+        download.fetch_missing(load_config(conf_path("mnist"), {"data_dir": str(tmp_path / "a_file")}))
+    (tmp_path / "d" / "train-labels-idx1-ubyte").mkdir(parents=True)
+    with pytest.raises(download.FetchError, match="train-labels-idx1-ubyte is a folder where mnist's file should be"):
+        download.fetch_missing(load_config(conf_path("mnist"), {"data_dir": str(tmp_path / "d")}))

@@ -51,3 +51,18 @@ def test_export_of_a_folder_that_is_no_checkpoint_fails_clearly(tmp_path):
     assert result.returncode == 2
     assert "is not a paddle_gan checkpoint folder (no meta.json)" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_unwritable_outputs_of_export_and_train_model_dir_end_in_one_line(tmp_path, capsys):
+    """A path under a regular file cannot be written (as a read-only folder cannot: root ignores permissions)."""
+    from paddle_gan import train as train_module
+    config = tiny_config("uniform")
+    train(config, tmp_path)
+    model_dir = str(tmp_path / "uniform_params" / "pass-00000")
+    (tmp_path / "a_file").write_text("")
+    capsys.readouterr()
+    assert export.main(["--model_dir", model_dir, "--out", str(tmp_path / "a_file" / "out")]) == 2
+    assert train_module.main(["-d", "uniform", "--model_dir", model_dir, "--output_dir",
+                              str(tmp_path / "a_file" / "out")]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 2 and all(line.startswith("error: cannot write") for line in err), err

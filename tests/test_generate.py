@@ -71,6 +71,18 @@ def test_uniform_samples_are_points(tmp_path):
     assert (tmp_path / "u.png").is_file()
 
 
+def test_cli_names_the_file_it_wrote_and_refuses_what_it_cannot_write(tmp_path):
+    train(tiny_config("uniform"), tmp_path)
+    model = ["--model_dir", "uniform_params/pass-00000", "-n", "5"]
+    result = run_generate(*model, "-o", "samples", cwd=tmp_path)  # np.save adds .npy: say so
+    assert result.returncode == 0 and "to samples.npy" in result.stdout, result.stderr
+    assert np.load(tmp_path / "samples.npy").shape == (5, 2)
+    for args in (["-o", "no/such/folder/s.npy"], ["--png", "no/such/folder/s.png"], ["--seed", "-1"]):
+        result = run_generate(*model, *args, cwd=tmp_path)
+        assert result.returncode == 2, (args, result.stderr)
+        assert result.stderr.startswith("error: ") and result.stderr.count("\n") == 1, (args, result.stderr)
+
+
 def test_cli_refuses_a_folder_that_is_not_a_checkpoint(tmp_path):
     result = run_generate("--model_dir", str(tmp_path), cwd=tmp_path)
     assert result.returncode != 0 and "not a paddle_gan checkpoint folder" in result.stderr

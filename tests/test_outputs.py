@@ -1,6 +1,11 @@
 """outputs: what a run writes (rank 0's RunOutputs) and what the other ranks' silent twin does not."""
 import csv
+import errno
+import json
+import os
+import shutil
 import signal
+import sys
 
 import numpy as np
 import paddle
@@ -9,6 +14,7 @@ from conftest import setup, tiny_config
 
 from paddle_gan import checkpoint, readers
 from paddle_gan.errors import Diverged
+from paddle_gan.errors import python_command
 from paddle_gan.outputs import OutputError, RunOutputs, SilentOutputs
 from paddle_gan.schedules import make_schedule
 
@@ -44,10 +50,22 @@ def test_a_pass_writes_its_rows_picture_curve_and_checkpoint(tmp_path):
 def test_a_fresh_run_is_refused_over_an_earlier_ones_checkpoints(tmp_path):
     config = tiny_config("uniform")
     checkpoint.pass_dir(tmp_path / "uniform_params", 3).mkdir(parents=True)
-    (tmp_path / "uniform_params" / "pass-00003" / checkpoint.META_FILE).write_text("{}")
-    with pytest.raises(OutputError, match="holds checkpoints of an earlier run .newest pass-00003.*--resume"):
+    meta = checkpoint.make_meta(config, 3, config["iters_per_pass"], 4 * config["iters_per_pass"], {})
+    (tmp_path / "uniform_params" / "pass-00003" / checkpoint.META_FILE).write_text(json.dumps(meta))
+    with pytest.raises(OutputError, match="pass-00003 belongs to an earlier run.*--resume"):
         RunOutputs(config, tmp_path)
     RunOutputs(config, tmp_path, resume=tmp_path / "uniform_params" / "pass-00003")  # continuing it is fine
+
+
+@pytest.mark.parametrize("name", ["losses.csv", "metrics.csv", "train_pass0.png", "loss.png"])
+def test_a_fresh_run_is_refused_over_any_file_an_earlier_run_wrote(tmp_path, name):
+    """Not only checkpoints: with `-o params_dir=other` the samples folder may still hold a run's log."""
+    config = tiny_config("uniform", params_dir="other_params")
+    (tmp_path / "uniform_samples").mkdir()
+    (tmp_path / "uniform_samples" / name).write_text("an earlier run's")
+    with pytest.raises(OutputError, match=f"uniform_samples/{name} belongs to an earlier run"):
+        RunOutputs(config, tmp_path)
+    assert (tmp_path / "uniform_samples" / name).read_text() == "an earlier run's"
 
 
 def test_the_silent_twin_writes_nothing_but_stops_on_parameters_that_are_not_finite(tmp_path):
@@ -73,9 +91,66 @@ def test_the_ends_of_a_run_say_where_it_stopped_and_how_to_go_on(tmp_path):
         stopped = run.interrupted(signal.SIGINT, 0, 1)
         assert stopped.signum == signal.SIGINT
         assert str(stopped) == (f"stopped in pass 0 after 1 batches; checkpoint {tmp_path}/uniform_params/"
-                                f"pass-00000-batch-00001; continue with: python -m paddle_gan.train -d uniform "
-                                f"--output_dir {tmp_path} --resume")
+                                f"pass-00000-batch-00001; continue with: {python_command()} -m paddle_gan.train -d "
+                                f"uniform --output_dir {tmp_path} --resume")
         diverged = run.diverged(Diverged("g returned loss [nan]"), 0, 1, fetch_every=10)
     assert str(diverged).startswith("g returned loss [nan] at pass 0, batch 1 (or since the last fetch of losses): "
                                     f"training diverged; the last good checkpoint is {tmp_path}/uniform_params/"
                                     "pass-00000-batch-00001")
+
+
+def test_printed_commands_name_this_python_as_the_user_can_type_it(tmp_path, monkeypatch):
+    venv_python = tmp_path / "project" / ".venv" / "bin" / "python"
+    venv_python.parent.mkdir(parents=True)
+    venv_python.symlink_to(sys.executable)
+    monkeypatch.setattr(sys, "executable", str(venv_python))
+    monkeypatch.chdir(tmp_path / "project")
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")  # `make run`: the venv is not activated
+    assert python_command() == ".venv/bin/python"
+    monkeypatch.setenv("PATH", f"{venv_python.parent}:/usr/bin:/bin")  # activated: `python` is this one
+    assert python_command() == "python"
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")  # the venv is not below the working directory: its absolute path
+    monkeypatch.setenv("PATH", "/usr/bin:/bin")
+    assert python_command() == str(venv_python)
+
+
+def test_a_full_disk_during_a_checkpoint_ends_in_one_line_and_keeps_the_previous_one(tmp_path, monkeypatch):
+    config = tiny_config("uniform", iters_per_pass=1)
+    run, _ = started(RunOutputs, config, tmp_path)
+    with run:
+        run.log(0, 0, LOSS, "D", img=None, z=None)
+        first = run.pass_end(0) or run.last_checkpoint
+        saved = (first / checkpoint.PARAMS_FILE).read_bytes()
+
+        def full(path, data):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
+        monkeypatch.setattr(checkpoint, "_write_synced", full)
+        run.log(1, 0, LOSS, "D", img=None, z=None)
+        with pytest.raises(OutputError, match=r"cannot write .*model.pdparams \(No space left on device\); make room "
+                                              r".* continue from checkpoint .*pass-00000 with: "):
+            run.pass_end(1)
+    assert checkpoint.list_checkpoints(tmp_path / "uniform_params") == [first]  # no half-written pass-00001
+    assert (first / checkpoint.PARAMS_FILE).read_bytes() == saved
+    assert not [p for p in (tmp_path / "uniform_params").iterdir() if p.name.startswith(".pass")]
+
+
+@pytest.mark.parametrize("replace", ["losses.csv by a folder", "losses.csv deleted", "params_dir by a file"])
+def test_an_output_replaced_mid_run_ends_in_one_line(tmp_path, replace):
+    config = tiny_config("uniform", iters_per_pass=1)
+    run, _ = started(RunOutputs, config, tmp_path)
+    with run:
+        run.log(0, 0, LOSS, "D", img=None, z=None)
+        log, params = tmp_path / "uniform_samples" / "losses.csv", tmp_path / "uniform_params"
+        if replace == "params_dir by a file":
+            shutil.rmtree(params)
+            params.write_text("")
+        else:
+            log.unlink()
+            if replace == "losses.csv by a folder":
+                log.mkdir()
+        with pytest.raises(OutputError) as error:
+            run.pass_end(0)
+    message = str(error.value)
+    assert "\n" not in message and message.endswith("away and start the run again"), message
+    assert ("was moved, deleted or replaced" if "losses" in replace else "cannot write") in message

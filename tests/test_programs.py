@@ -1,6 +1,5 @@
 """The four programs share parameters by name, and each optimizer moves only its own network."""
 import numpy as np
-import paddle
 import pytest
 from conftest import restore, setup, snapshot, tiny_config
 

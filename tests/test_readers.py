@@ -84,6 +84,18 @@ def test_the_fix_command_follows_the_data_set_and_its_folder(tmp_path):
         readers.mnist_images(tmp_path, "fashion_mnist")
 
 
+def test_away_from_the_repository_the_fix_command_is_one_that_runs_there(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # no data/get_mnist_data.sh here
+    command = readers.fetch_command("mnist", "data/mnist_data")
+    assert command.endswith(" -m paddle_gan.download mnist --dest data/mnist_data")
+    where = re.escape(f"(data_dir is taken from the working directory, {tmp_path})")
+    with pytest.raises(readers.DataError, match=where):
+        readers.mnist_images("data/mnist_data")
+    (tmp_path / "data" / "mnist_data" / "train-images-idx3-ubyte").mkdir(parents=True)
+    with pytest.raises(readers.DataError, match="train-images-idx3-ubyte is not a file"):
+        readers.mnist_images("data/mnist_data")
+
+
 def pickled(value):
     return pickle.dumps(value, protocol=2)
 

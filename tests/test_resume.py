@@ -1,9 +1,11 @@
 """Nothing lost: a stopped run resumes bit for bit, Ctrl-C writes a checkpoint, NaN stops the run, bad output
 folders are refused before any work."""
 import pickle
+import shlex
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
@@ -73,7 +75,7 @@ def test_a_changed_learning_rate_is_applied_on_resume(tmp_path, capsys):
 def test_a_fresh_run_does_not_overwrite_an_earlier_one(tmp_path):
     config = tiny_config("uniform")
     train(config, tmp_path)
-    with pytest.raises(OutputError, match="holds checkpoints of an earlier run .newest pass-00000.*--resume"):
+    with pytest.raises(OutputError, match="pass-00000 belongs to an earlier run.*--resume"):
         train(config, tmp_path)
 
 
@@ -131,16 +133,45 @@ def test_a_signal_mid_pass_checkpoints_and_the_resume_completes_the_same_run(tmp
     stopped.send_signal(signum)
     out, err = stopped.communicate(timeout=120)
     assert stopped.returncode == code, err
-    assert "continue with: python -m paddle_gan.train -d uniform --output_dir stopped --resume" in err
+    command = err.strip().splitlines()[-1].split("continue with: ")[1]
+    assert command.endswith(" -m paddle_gan.train -d uniform --output_dir stopped --resume")
     [partial] = checkpoint.list_checkpoints(tmp_path / "stopped" / "uniform_params")
     assert partial.name.startswith("pass-00000-batch-")
 
-    resumed = cli(*args, "--output_dir", "stopped", "--resume", cwd=tmp_path)
+    # The command exactly as printed, from where the user is (this test's PATH finds no python of this venv).
+    resumed = subprocess.Popen(shlex.split(command), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     assert f"resuming from stopped/uniform_params/{partial.name}" in out
     assert straight.wait(timeout=300) == 0
     assert_same_run(tmp_path / "straight", tmp_path / "stopped", "uniform_samples", "uniform_params", "pass-00001")
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_start_up_or_twice_mid_run_stops_in_one_line(tmp_path):
+    args = ("-d", "uniform", "--num_passes", "2", "--iters_per_pass", "3000", "-o", "log_every=100", "--nproc", "1")
+    loading = cli(*args, "--output_dir", "loading", cwd=tmp_path)
+    time.sleep(0.3)  # Python and Paddle are still loading
+    loading.send_signal(signal.SIGINT)
+    _, err = loading.communicate(timeout=120)
+    assert loading.returncode == 130 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+    early = cli(*args, "--output_dir", "early", cwd=tmp_path)
+    assert early.stdout.readline().startswith("training in 1 process")  # main() is past its imports: building
+    early.send_signal(signal.SIGINT)
+    _, err = early.communicate(timeout=120)
+    assert early.returncode == 130 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+
+    twice = cli(*args, "--output_dir", "twice", cwd=tmp_path)
+    for line in twice.stdout:
+        if line.startswith("Pass 0, Batch 300"):
+            break
+    twice.send_signal(signal.SIGINT)
+    twice.send_signal(signal.SIGINT)  # the second stops at once, wherever the first had got to
+    _, err = twice.communicate(timeout=120)
+    assert twice.returncode == 130 and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith(("stopped at once by Ctrl-C", "stopped in pass 0")), err
 
 
 def test_resume_without_a_checkpoint_says_so(tmp_path):
@@ -153,3 +184,24 @@ def test_resume_without_a_checkpoint_says_so(tmp_path):
 def test_keep_checkpoints_keeps_the_newest(tmp_path):
     train(tiny_config("uniform", num_passes=4, keep_checkpoints=2), tmp_path)
     assert [p.name for p in checkpoint.list_checkpoints(tmp_path / "uniform_params")] == ["pass-00002", "pass-00003"]
+
+
+def test_resuming_from_an_older_checkpoint_branches_off_and_keeps_the_abandoned_branch(tmp_path):
+    """The README's "resume from before a collapse": the abandoned newer checkpoints and log move aside, pruning
+    keeps only the new branch's, and a later plain --resume continues the new branch."""
+    params, samples = tmp_path / "uniform_params", tmp_path / "uniform_samples"
+    train(tiny_config("uniform", num_passes=3), tmp_path)
+    old_log = (samples / "losses.csv").read_text()
+    old_last = (params / "pass-00002" / checkpoint.PARAMS_FILE).read_bytes()
+
+    branch = tiny_config("uniform", num_passes=2, lr=5e-5, keep_checkpoints=1)
+    train(branch, tmp_path, resume=params / "pass-00000")
+    assert [p.name for p in checkpoint.list_checkpoints(params)] == ["pass-00001"]  # the new branch's, pruned to 1
+    assert checkpoint.saved_config(params / "pass-00001")["lr"] == 5e-5
+    [aside] = params.glob("abandoned-*")
+    assert sorted(p.name for p in checkpoint.list_checkpoints(aside)) == ["pass-00001", "pass-00002"]
+    assert (aside / "pass-00002" / checkpoint.PARAMS_FILE).read_bytes() == old_last
+    assert (aside / "losses.csv").read_text() == old_log
+    assert len((samples / "losses.csv").read_text().splitlines()) == 1 + 2 * branch["iters_per_pass"]
+
+    assert checkpoint.latest(params) == params / "pass-00001"  # what a plain --resume continues: the new branch
