@@ -164,15 +164,17 @@ class RunOutputs:
             evaluate.reference(self.config["dataset"], self.config["data_dir"], log=lambda m: print(m, flush=True))
         if self.resume:  # the run is back where the checkpoint left it (checkpoint.resume): safe to branch off
             self._branch_off()
-        self.history = _restart_loss_log(self.samples_dir / "losses.csv", self.iteration)
-        self.metrics_rows = _restart_metrics_log(self.samples_dir / "metrics.csv", self.iteration)
-        self.loss_file = open(self.samples_dir / "losses.csv", "a", newline="")
+        with self._writing():
+            self.history = _restart_loss_log(self.samples_dir / "losses.csv", self.iteration)
+            self.metrics_rows = _restart_metrics_log(self.samples_dir / "metrics.csv", self.iteration)
+            self.loss_file = open(self.samples_dir / "losses.csv", "a", newline="")
         self.loss_writer = csv.writer(self.loss_file)
 
     def log(self, pass_id, batch_id, loss, trained, img, z):
         """After an iteration on real batch `img` and noise `z` (None: drawn in the programs): its losses (nan where
         not computed or not fetched) and who `trained` ("D", "G" or "DG")."""
-        self.loss_writer.writerow([pass_id, batch_id, *(_fmt(loss[k]) for k in LOSS_NAMES), trained])
+        with self._writing():  # a full disk shows here when the file's buffer is written out
+            self.loss_writer.writerow([pass_id, batch_id, *(_fmt(loss[k]) for k in LOSS_NAMES), trained])
         for key, value in (("iteration", self.iteration), ("d_loss", loss["d_loss"]), ("g_loss", loss["g_loss"])):
             self.history[key].append(value)
         if self.dashboard and batch_id % self.config["log_every"] == 0:
@@ -193,10 +195,10 @@ class RunOutputs:
             plots.save_samples(samples, self.samples_dir / f"train_pass{pass_id}.png", f"pass {pass_id}")
             plots.save_loss_curve(self.history["iteration"], self.history["d_loss"], self.history["g_loss"],
                                   self.samples_dir / "loss.png")
-        if self.dashboard:
-            self.dashboard.pass_end(pass_id, learning_rates(self.programs, self.scope), samples)
-        if self.eval_samples:
-            self._evaluate(pass_id)
+            if self.dashboard:
+                self.dashboard.pass_end(pass_id, learning_rates(self.programs, self.scope), samples)
+            if self.eval_samples:
+                self._evaluate(pass_id)
         self.save(pass_id, self.config["iters_per_pass"])
 
     def _evaluate(self, pass_id):

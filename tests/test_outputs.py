@@ -154,3 +154,16 @@ def test_an_output_replaced_mid_run_ends_in_one_line(tmp_path, replace):
     message = str(error.value)
     assert "\n" not in message and message.endswith("away and start the run again"), message
     assert ("was moved, deleted or replaced" if "losses" in replace else "cannot write") in message
+
+
+def test_a_full_disk_under_the_loss_log_ends_in_one_line(tmp_path, monkeypatch):
+    config = tiny_config("uniform", iters_per_pass=2)
+    run, _ = started(RunOutputs, config, tmp_path)
+
+    class FullDisk:
+        def writerow(self, row):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(tmp_path / "uniform_samples" / "losses.csv"))
+    with run:
+        monkeypatch.setattr(run, "loss_writer", FullDisk())
+        with pytest.raises(OutputError, match=r"cannot write .*losses.csv \(No space left on device\).*start the run"):
+            run.log(0, 0, LOSS, "D", img=None, z=None)
