@@ -64,15 +64,18 @@ class PassProgress:
         self.done += 1
         computed = {k: v for k, v in loss.items() if k in self.last and not math.isnan(v)}
         self.last.update(computed)
-        shown = {k: "-" if v is None else f"{v:.4f}" for k, v in self.last.items()}
         if self.bar is not None:
             if computed:
-                self.bar.set_postfix(shown | {"trained": trained}, refresh=False)
+                self.bar.set_postfix(self._shown() | {"trained": trained}, refresh=False)
             self.bar.update(1)
-        elif batch_id % self.log_every == 0:
+        elif batch_id % self.log_every == 0:  # formatted only for the lines printed: this runs every iteration
             seconds = (time.perf_counter() - self.started) / self.done
-            self.write(f"Pass {self.pass_id}, Batch {batch_id}: " + ", ".join(f"{k} {v}" for k, v in shown.items())
+            losses = ", ".join(f"{k} {v}" for k, v in self._shown().items())
+            self.write(f"Pass {self.pass_id}, Batch {batch_id}: {losses}"
                        + f", trained {trained} ({seconds:.3f} s/iter)")
+
+    def _shown(self):
+        return {k: "-" if v is None else f"{v:.4f}" for k, v in self.last.items()}
 
     def write(self, text):
         """Print `text` on a line of its own, above the bar if there is one."""
