@@ -45,6 +45,7 @@ DEFAULTS = {
     "noise_source": "auto",     # z for d_fake and g: "reader" feeds it, "graph" draws it inside the programs
     "fetch_every": 0,           # bring losses to the host every N iterations (0: every one on CPU, every 10 on a GPU)
     "amp": "off",               # mixed precision on a GPU: fp16 (with loss scaling) or bf16 (amp.py)
+    "conditional": False,       # a CGAN: G draws the class it is given, D judges image and class together
     "ema_decay": 0.0,           # > 0: G_ema, an average of G's weights, draws the samples (ema.py); 0: G draws them
     "keep_checkpoints": 0,      # keep the newest K checkpoint folders; 0 keeps them all, as the tutorials did
     "nproc": 0,                 # processes training together on a CPU (parallel.py); 0: one per core (auto)
@@ -54,6 +55,7 @@ DEFAULTS = {
 
 
 MAX_SEED = 2**31 - 1
+NUM_CLASSES = 10  # MNIST's digits, Fashion-MNIST's garments, CIFAR-10's classes: what a conditional run can draw
 
 
 class ConfigError(UserError):
@@ -157,6 +159,9 @@ def check(config):
     if (config["dataset"] == "uniform") != (config["network"] == "v0_mlp"):
         raise ConfigError(f"network={config['network']} does not fit dataset={config['dataset']}: "
                           "use v0_mlp for uniform and v0_dcgan or fluid_dcgan for images")
+    if config["conditional"] and config["dataset"] == "uniform":
+        raise ConfigError("conditional=true needs a data set with classes (mnist, fashion_mnist, cifar); the uniform "
+                          "toy has none: drop -o conditional=true")
     if config["network"] == "fluid_dcgan" and sample_shape(config) != (1, 28, 28):
         raise ConfigError("network=fluid_dcgan is built for 28x28 MNIST; use v0_dcgan for cifar")
 
@@ -178,6 +183,11 @@ def sample_shape(config):
     """Shape of one real (or generated) sample."""
     shapes = {"uniform": (2,), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "cifar": (3, 32, 32)}
     return shapes[config["dataset"]]
+
+
+def num_classes(config):
+    """How many classes the programs take a label of: NUM_CLASSES in a conditional run, else 0 (no label)."""
+    return NUM_CLASSES if config["conditional"] else 0
 
 
 def from_saved(values):

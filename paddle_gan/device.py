@@ -61,8 +61,8 @@ class Plan:
     iters_per_pass: int = 1000
 
     def noise(self, noise_batches):
-        """This iteration's noise batch for d_fake and g, or None when the programs draw it themselves."""
-        return None if self.noise_in_graph else next(noise_batches)
+        """This iteration's noise batch for d_fake and g: its feeds, none when the programs draw it themselves."""
+        return {} if self.noise_in_graph else next(noise_batches)
 
     def fetch_losses(self, batch_id):
         """Whether this iteration brings its losses back to the host."""

@@ -28,10 +28,12 @@ STATISTICS_ROWS = 8
 STATISTICS_MOMENTUM = 0.99
 
 
-def keep_statistics(config, z):
-    """In the g program being built: G_ema's forward pass on the first rows of noise `z`, which declares G_ema and
-    moves its batch-norm statistics (with the weights of before this step's averaging: no matter over 100 steps)."""
-    nets.generator(config, z[:STATISTICS_ROWS], training=True, net=NET, bn_momentum=STATISTICS_MOMENTUM)
+def keep_statistics(config, z, label=None):
+    """In the g program being built: G_ema's forward pass on the first rows of noise `z` (and classes `label`, in a
+    conditional run), which declares G_ema and moves its batch-norm statistics (with the weights of before this
+    step's averaging: no matter over 100 steps)."""
+    label = None if label is None else label[:STATISTICS_ROWS]
+    nets.generator(config, z[:STATISTICS_ROWS], training=True, net=NET, bn_momentum=STATISTICS_MOMENTUM, label=label)
 
 
 def average_weights(config, program):

@@ -5,6 +5,10 @@ its penultimate features of the samples and of the 10,000 test images, its Incep
 classes it sees (modes covered, KL to uniform), and k-NN precision/recall (Kynkaanniemi et al. 2019). The uniform
 toy's points are judged directly: the fraction inside the unit square, the cells of a 10x10 grid they reach, and the
 energy distance to a fresh uniform sample. The formulas are in metrics.py. Prints one JSON line.
+
+Samples of a conditional generator are also scored on their classes: the label accuracy is the share of samples the
+classifier puts in the class they were asked for, overall and per class. A conditional checkpoint is asked for every
+class in turn; a --samples file needs its --labels file (generate writes both).
 """
 import argparse
 import json
@@ -18,7 +22,7 @@ from .classifier import CLASSIFIER_DIR, EPOCHS, IMAGE_DATASETS, build_classifier
 from .config import check_dataset, check_seed
 from .errors import UserError
 from .metrics import (IS_SPLITS, EvaluateError, class_histogram, feature_stats, frechet_distance, inception_score,
-                      kl_to_uniform, knn_radii, modes_covered, precision_recall, uniform_metrics)
+                      kl_to_uniform, knn_radii, label_accuracy, modes_covered, precision_recall, uniform_metrics)
 
 SCORED_DATASETS = ("uniform", *IMAGE_DATASETS)
 IMAGE_SUMMARY = ("fid", "inception_score", "modes", "kl_to_uniform", "precision", "recall")
@@ -26,6 +30,12 @@ SUMMARY = {"uniform": ("inside", "grid_coverage", "energy_distance"),  # the num
            **{dataset: IMAGE_SUMMARY for dataset in IMAGE_DATASETS}}
 
 _REFERENCES = {}
+
+
+def summary_keys(config):
+    """The numbers a per-pass evaluation of `config`'s run keeps (metrics.csv): SUMMARY's, and the label accuracy
+    of a conditional run."""
+    return SUMMARY[config["dataset"]] + (("label_accuracy",) if config["conditional"] else ())
 
 
 def reference(dataset, data_dir, classifier_dir=CLASSIFIER_DIR, log=None):
@@ -42,8 +52,9 @@ def reference(dataset, data_dir, classifier_dir=CLASSIFIER_DIR, log=None):
     return _REFERENCES[key]
 
 
-def image_metrics(ref, images):
-    """FID, IS, class histogram and precision/recall of (N, 1, 28, 28) images in [-1, 1] against `ref`."""
+def image_metrics(ref, images, labels=None):
+    """FID, IS, class histogram and precision/recall of (N, 1, 28, 28) images in [-1, 1] against `ref`; with
+    `labels` (the class each image was drawn as), the label accuracy too."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1:] != (1, 28, 28):
         raise EvaluateError(f"image samples must have shape (N, 1, 28, 28), got {images.shape}")
@@ -56,10 +67,13 @@ def image_metrics(ref, images):
     counts = class_histogram(probs)
     score, score_std = inception_score(probs)
     precision, recall = precision_recall(ref["features"], features, real_radii=ref["radii"])
-    return {"n": len(images), "fid": frechet_distance(*feature_stats(features), ref["mu"], ref["sigma"]),
-            "inception_score": score, "inception_score_std": score_std, "modes": modes_covered(counts),
-            "kl_to_uniform": kl_to_uniform(counts), "class_counts": counts.tolist(),
-            "precision": precision, "recall": recall}
+    metrics = {"n": len(images), "fid": frechet_distance(*feature_stats(features), ref["mu"], ref["sigma"]),
+               "inception_score": score, "inception_score_std": score_std, "modes": modes_covered(counts),
+               "kl_to_uniform": kl_to_uniform(counts), "class_counts": counts.tolist(),
+               "precision": precision, "recall": recall}
+    if labels is not None:
+        metrics["label_accuracy"], metrics["label_accuracy_per_class"] = label_accuracy(probs, labels)
+    return metrics
 
 
 def _data_dir(dataset, data_dir):
@@ -68,14 +82,15 @@ def _data_dir(dataset, data_dir):
     return data_dir or readers.DEFAULT_DIRS.get(dataset)
 
 
-def evaluate_samples(dataset, samples, data_dir=None, classifier_dir=CLASSIFIER_DIR, seed=0, log=None):
+def evaluate_samples(dataset, samples, data_dir=None, classifier_dir=CLASSIFIER_DIR, seed=0, log=None, labels=None):
     """The metrics of `samples` as a flat dict (see the module docstring): (N, 2) points for uniform, (N, 1, 28, 28)
-    images in [-1, 1] otherwise. The first call for an image data set loads (or trains) its classifier and the
-    test statistics; later calls reuse them. `seed` only draws the uniform toy's reference points."""
+    images in [-1, 1] otherwise, drawn as the classes `labels` for a conditional generator. The first call for an
+    image data set loads (or trains) its classifier and the test statistics; later calls reuse them. `seed` only
+    draws the uniform toy's reference points."""
     data_dir = _data_dir(dataset, data_dir)
     if dataset == "uniform":
         return uniform_metrics(samples, seed)
-    return {"dataset": dataset, **image_metrics(reference(dataset, data_dir, classifier_dir, log), samples)}
+    return {"dataset": dataset, **image_metrics(reference(dataset, data_dir, classifier_dir, log), samples, labels)}
 
 
 def real_floor(dataset, n, data_dir=None, classifier_dir=CLASSIFIER_DIR, seed=0, log=None):
@@ -94,15 +109,28 @@ def summary_line(metrics):
     if metrics["dataset"] == "uniform":
         return (f"inside {metrics['inside']:.3f}, 10x10 coverage {metrics['grid_coverage']:.2f}, "
                 f"energy distance {metrics['energy_distance']:.4f}")
-    return (f"FID {metrics['fid']:.2f}, IS {metrics['inception_score']:.2f}, modes {metrics['modes']}, "
+    line = (f"FID {metrics['fid']:.2f}, IS {metrics['inception_score']:.2f}, modes {metrics['modes']}, "
             f"precision {metrics['precision']:.3f}, recall {metrics['recall']:.3f}")
+    if "label_accuracy" in metrics:
+        line += f", label accuracy {metrics['label_accuracy']:.3f}"
+    return line
 
 
 def _samples_from_checkpoint(model_dir, dataset, n, seed, place):
+    """`n` samples of the checkpoint's generator, and their classes (None unless it is conditional)."""
     from .generate import load_generator, sample  # Paddle's static programs: only this path needs them
     check_dataset(checkpoint.saved_config(model_dir), dataset, f"{model_dir} is a checkpoint")
     exe, programs, scope, config = load_generator(model_dir, place)
-    return sample(exe, programs, scope, readers.noise(config, n, seed), config["batch_size"])
+    labels = readers.balanced_labels(config, n)
+    return sample(exe, programs, scope, readers.noise(config, n, seed), config["batch_size"], labels), labels
+
+
+def _load(path, what):
+    try:
+        return np.load(path)
+    except (OSError, ValueError) as e:
+        raise EvaluateError(f"cannot read {path} as a numpy file ({e}); write {what} with python -m "
+                            "paddle_gan.generate") from None
 
 
 def _rounded(metrics):
@@ -118,6 +146,8 @@ def main(argv=None):
     source.add_argument("--samples", help="evaluate a numpy file written by paddle_gan.generate")
     source.add_argument("--real", action="store_true", help="evaluate held-out real data: the floor to compare to")
     source.add_argument("--train_classifier", action="store_true", help="(re)train and cache the classifier")
+    parser.add_argument("--labels", help="with --samples from a conditional generator: the numpy file of their "
+                        "classes (generate writes it as {out}_labels.npy), for the label accuracy")
     parser.add_argument("-n", type=int, default=10000, help="samples to draw with --model_dir or --real (10000)")
     parser.add_argument("--seed", type=int, default=0, help="noise seed for --model_dir (default 0)")
     parser.add_argument("--data_dir", help="the data set's IDX files (default data/{dataset}_data)")
@@ -125,6 +155,8 @@ def main(argv=None):
     parser.add_argument("--epochs", type=int, default=EPOCHS, help=f"classifier epochs (default {EPOCHS})")
     device.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.labels and not args.samples:
+        parser.error("--labels goes with --samples (a checkpoint's own samples are drawn as every class in turn)")
     if args.n < IS_SPLITS:
         parser.error(f"-n {args.n}: must be at least {IS_SPLITS}")
     data_dir = args.data_dir or readers.DEFAULT_DIRS.get(args.dataset)
@@ -141,15 +173,12 @@ def main(argv=None):
             metrics = real_floor(args.dataset, args.n, data_dir, args.classifier_dir, args.seed, log)
         else:
             if args.samples:
-                try:
-                    samples = np.load(args.samples)
-                except (OSError, ValueError) as e:
-                    raise EvaluateError(f"cannot read {args.samples} as a numpy file ({e}); write it with "
-                                        "python -m paddle_gan.generate") from None
+                samples = _load(args.samples, "it")
+                labels = _load(args.labels, "it (with --label)") if args.labels else None
             else:
-                samples = _samples_from_checkpoint(args.model_dir, args.dataset, args.n, args.seed,
-                                                   device.place_from_args(args))
-            metrics = evaluate_samples(args.dataset, samples, data_dir, args.classifier_dir, args.seed, log)
+                samples, labels = _samples_from_checkpoint(args.model_dir, args.dataset, args.n, args.seed,
+                                                           device.place_from_args(args))
+            metrics = evaluate_samples(args.dataset, samples, data_dir, args.classifier_dir, args.seed, log, labels)
     except UserError as e:
         print(f"error: {e}", file=sys.stderr)
         return e.exit_code

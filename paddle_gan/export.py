@@ -2,8 +2,9 @@
 `python -m paddle_gan.export --model_dir mnist_params/pass-00009 --out mnist_generator`.
 
 Writes `generator.json` (Paddle 3; `generator.pdmodel` on Paddle 2.6) with `generator.pdiparams`: the infer
-program, batch norm in eval mode, input `z` of shape (N, noise_dim), output images in [-1, 1] (or 2-D points for
-uniform). `meta.json` beside them says which noise to feed. Load them with `paddle.inference.Config(model_file,
+program, batch norm in eval mode, input `z` of shape (N, noise_dim) (and, for a conditional generator, `label`:
+int64 class ids of shape (N,)), output images in [-1, 1] (or 2-D points for uniform). `meta.json` beside them says
+which noise to feed, and which classes. Load them with `paddle.inference.Config(model_file,
 params_file)` and `paddle.inference.create_predictor`, as `predictor()` below does.
 """
 import argparse
@@ -15,7 +16,7 @@ from pathlib import Path
 import paddle
 
 from . import checkpoint
-from .config import sample_shape
+from .config import NUM_CLASSES, sample_shape
 from .device import make_place
 from .errors import UserError
 from .generate import load_generator
@@ -37,6 +38,8 @@ def export(model_dir, out_dir, place=None):
                                            programs.fetch["infer"], exe, program=programs.infer)
     meta = {"checkpoint": str(model_dir), "paddle": paddle.__version__, "config": config,
             "input": {"name": "z", "shape": [-1, config["noise_dim"]], "noise": config["noise"]},
+            "label": {"name": "label", "shape": [-1], "dtype": "int64", "classes": NUM_CLASSES} if config["conditional"]
+            else None,
             "output": {"shape": [-1, *sample_shape(config)],
                        "range": "2-D points" if config["dataset"] == "uniform" else "[-1, 1]"}}
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")

@@ -64,6 +64,17 @@ def modes_covered(counts, share=MODE_SHARE):
     return int((counts >= share * counts.sum()).sum())
 
 
+def label_accuracy(probs, labels, num_classes=NUM_CLASSES):
+    """How often the classifier sees the class a conditional generator was asked for: (overall share, the share
+    for each asked-for class, nan for a class never asked for)."""
+    seen, labels = np.asarray(probs).argmax(axis=1), np.asarray(labels)
+    if len(labels) != len(seen):
+        raise EvaluateError(f"{len(labels)} labels for {len(seen)} samples; give one class per sample")
+    right = seen == labels
+    per_class = [float(right[labels == k].mean()) if (labels == k).any() else float("nan") for k in range(num_classes)]
+    return float(right.mean()), per_class
+
+
 def kl_to_uniform(counts):
     """KL(class histogram || uniform) in nats: 0 when every class is equally common, log(classes) for one class."""
     p = np.asarray(counts, dtype=np.float64) / np.sum(counts)

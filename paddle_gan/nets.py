@@ -5,6 +5,10 @@ generator, ema.py): static programs share a parameter only through its name (doc
 names are the checkpoint format. Layers are created afresh each time a network is built, because one layer object
 reused in two programs fails at run time.
 
+A conditional run (config `conditional`, a CGAN) gives both networks the class as a one-hot vector: G gets it joined
+to its noise, D as ten extra input planes, all zeros but the class's, all ones (the conditional DCGAN's way; see
+`generator` and `discriminator`). It adds no parameters: the first layer of each network only grows wider.
+
 Three families:
   v0_mlp       gan_conf.py, the 2-D uniform toy
   v0_dcgan     gan_conf_image.py, MNIST 28x28x1 and CIFAR 32x32x3
@@ -24,7 +28,7 @@ import paddle.nn.functional as F
 from paddle import ParamAttr
 from paddle.nn.initializer import Constant, Normal
 
-from .config import sample_shape
+from .config import NUM_CLASSES, sample_shape
 
 # gan_conf_image.py: weights N(0, 0.02), biases 0, batch-norm scale N(1, 0.02).
 DCGAN_W = Normal(0.0, 0.02)
@@ -157,10 +161,17 @@ def fluid_dcgan_discriminator(x, training, use_batch_norm=True):
     return fc(F.leaky_relu(h, LEAKY_SLOPE), 1, "D.fc2")
 
 
-def generator(config, z, training, net="G", bn_momentum=0.9):
-    """Build the config's generator on noise `z`; returns samples ((N, 2) points or (N, C, H, W) images). `net`
-    prefixes its parameter names: "G", or "G_ema" for the weight-averaged copy (ema.py), whose batch norm keeps
-    its statistics with another `bn_momentum`."""
+def one_hot(label):
+    """int64 class ids (N,) -> float32 one-hot vectors (N, NUM_CLASSES)."""
+    return F.one_hot(label, NUM_CLASSES)
+
+
+def generator(config, z, training, net="G", bn_momentum=0.9, label=None):
+    """Build the config's generator on noise `z` (and class ids `label`, shape (N,), in a conditional run); returns
+    samples ((N, 2) points or (N, C, H, W) images). `net` prefixes its parameter names: "G", or "G_ema" for the
+    weight-averaged copy (ema.py), whose batch norm keeps its statistics with another `bn_momentum`."""
+    if label is not None:  # the CGAN's generator: noise and class, side by side, into the first layer
+        z = paddle.concat([z, one_hot(label)], axis=1)
     network = config["network"]
     if network == "v0_mlp":
         return v0_mlp_generator(z, training, net, bn_momentum)
@@ -170,8 +181,14 @@ def generator(config, z, training, net="G", bn_momentum=0.9):
     return fluid_dcgan_generator(z, training, net, bn_momentum)
 
 
-def discriminator(config, x, training):
-    """Build the config's discriminator on samples `x`; returns one logit per sample, shape (N, 1)."""
+def discriminator(config, x, training, label=None):
+    """Build the config's discriminator on samples `x` (and class ids `label` in a conditional run); returns one
+    logit per sample, shape (N, 1)."""
+    if label is not None:
+        # The class as NUM_CLASSES more input planes, so D's first convolution sees every pixel beside the class
+        # it should show: (N, C, H, W) + (N, 10, H, W), built by broadcasting (N, 1, H, W) ones against (N, 10, 1, 1).
+        planes = paddle.reshape(one_hot(label), [-1, NUM_CLASSES, 1, 1])
+        x = paddle.concat([x, paddle.ones_like(x[:, :1]) * planes], axis=1)
     network, use_bn = config["network"], config["d_batch_norm"]
     if network == "v0_mlp":
         return v0_mlp_discriminator(x, training, use_bn)

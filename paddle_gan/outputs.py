@@ -170,22 +170,23 @@ class RunOutputs:
             self.loss_file = open(self.samples_dir / "losses.csv", "a", newline="")
         self.loss_writer = csv.writer(self.loss_file)
 
-    def log(self, pass_id, batch_id, loss, trained, img, z):
-        """After an iteration on real batch `img` and noise `z` (None: drawn in the programs): its losses (nan where
+    def log(self, pass_id, batch_id, loss, trained, real, noise):
+        """After an iteration on the feeds `real` and `noise` (empty: drawn in the programs): its losses (nan where
         not computed or not fetched) and who `trained` ("D", "G" or "DG")."""
         with self._writing():  # a full disk shows here when the file's buffer is written out
             self.loss_writer.writerow([pass_id, batch_id, *(_fmt(loss[k]) for k in LOSS_NAMES), trained])
         for key, value in (("iteration", self.iteration), ("d_loss", loss["d_loss"]), ("g_loss", loss["g_loss"])):
             self.history[key].append(value)
         if self.dashboard and batch_id % self.config["log_every"] == 0:
-            z = next(self.streams["noise_batches"]) if z is None else z
-            self.dashboard.iteration(self.iteration, loss, *d_outputs(self.exe, self.programs, self.scope, img, z))
+            noise = noise or next(self.streams["noise_batches"])
+            self.dashboard.iteration(self.iteration, loss, *d_outputs(self.exe, self.programs, self.scope, real, noise))
         self.iteration += 1
 
     def pass_end(self, pass_id):
         """After a pass: its picture, the loss curve, the dashboard's pass records and the evaluation; then the
         pass's checkpoint."""
-        samples = sample(self.exe, self.programs, self.scope, readers.picture_noise(self.config))
+        samples = sample(self.exe, self.programs, self.scope, readers.picture_noise(self.config),
+                         labels=readers.picture_labels(self.config))
         if self.config["dataset"] == "uniform":  # the v0 demo printed where the toy's points lie
             mean, std = samples.mean(axis=0), samples.std(axis=0)
             print(f"Pass {pass_id}: samples mean {np.round(mean.astype(float), 3).tolist()}, std "
@@ -205,10 +206,11 @@ class RunOutputs:
         """Score `eval_samples` samples of the generator as it is now (always the same noise), append the scores to
         metrics.csv and redraw metrics.png."""
         z = readers.evaluation_noise(self.config, self.eval_samples)
-        samples = sample(self.exe, self.programs, self.scope, z, self.config["batch_size"])
-        metrics = evaluate.evaluate_samples(self.config["dataset"], samples, self.config["data_dir"])
+        labels = readers.balanced_labels(self.config, self.eval_samples)
+        samples = sample(self.exe, self.programs, self.scope, z, self.config["batch_size"], labels)
+        metrics = evaluate.evaluate_samples(self.config["dataset"], samples, self.config["data_dir"], labels=labels)
         row = {"pass": pass_id, "iteration": self.iteration,
-               **{k: metrics[k] for k in evaluate.SUMMARY[self.config["dataset"]]}}
+               **{k: metrics[k] for k in evaluate.summary_keys(self.config)}}
         path = self.samples_dir / "metrics.csv"
         new_file = not path.is_file()
         with open(path, "a", newline="") as f:
@@ -319,7 +321,7 @@ class SilentOutputs(RunOutputs):
     def _open_logs(self):
         pass
 
-    def log(self, pass_id, batch_id, loss, trained, img, z):
+    def log(self, pass_id, batch_id, loss, trained, real, noise):
         self.iteration += 1
 
     def pass_end(self, pass_id):
@@ -329,9 +331,10 @@ class SilentOutputs(RunOutputs):
         checkpoint.check_finite(path, self.scope, self.programs)
 
 
-def d_outputs(exe, programs, scope, img, z):
-    """D's mean probabilities (D(x), D(G(z))) on a real batch and a noise batch, batch norm in eval mode."""
-    return [float(v) for v in exe.run(programs.losses, feed={"img": img, "z": z},
+def d_outputs(exe, programs, scope, real, noise):
+    """D's mean probabilities (D(x), D(G(z))) on a real batch and a noise batch (their feeds), batch norm in eval
+    mode."""
+    return [float(v) for v in exe.run(programs.losses, feed={**real, **noise},
                                       fetch_list=programs.fetch["d_outputs"], scope=scope)]
 
 

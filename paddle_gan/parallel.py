@@ -175,9 +175,9 @@ class RankShare:
         return self
 
     def __next__(self):
-        batch = next(self.stream)
-        rows = len(batch) // world_size()
-        return batch[rank() * rows:(rank() + 1) * rows]
+        batch = next(self.stream)  # a dict of feeds (readers.py), all with the same rows
+        rows = len(batch[next(iter(batch))]) // world_size()
+        return {name: array[rank() * rows:(rank() + 1) * rows] for name, array in batch.items()}
 
     def state(self):
         return self.stream.state()

@@ -3,6 +3,8 @@
 Figures are made with matplotlib's `Figure` directly, not pyplot: they need no display and no backend to be
 written to a file during training, and choosing one here would stop a notebook from showing them inline.
 """
+import math
+
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
@@ -12,10 +14,11 @@ from matplotlib.patches import Rectangle
 GRID_PADDING = 2
 
 
-def image_grid(images, nrow=8):
-    """(N, C, H, W) images in [-1, 1] -> one (rows, cols, C) uint8 picture, `nrow` images a row, 2-pixel gaps."""
+def image_grid(images, nrow=None):
+    """(N, C, H, W) images in [-1, 1] -> one (rows, cols, C) uint8 picture, `nrow` images a row (None: as square as
+    N allows, so 64 images make 8x8 and a conditional run's 100 make 10x10, a class a row), 2-pixel gaps."""
     n, c, h, w = images.shape
-    ncol = nrow
+    ncol = nrow or math.ceil(math.sqrt(n))
     nrows = -(-n // ncol)
     step_h, step_w = h + GRID_PADDING, w + GRID_PADDING
     grid = np.zeros((nrows * step_h + GRID_PADDING, ncol * step_w + GRID_PADDING, c), np.uint8)
@@ -93,12 +96,13 @@ METRIC_PANELS = {  # one panel per line: (metrics drawn in it, y-axis label, log
     "precision": (("precision", "recall"), "precision, recall", False),
     "energy_distance": (("energy_distance",), "energy distance to U[0,1)² (lower is better)", True),
     "inside": (("inside", "grid_coverage"), "share inside, 10×10 coverage", False),
+    "label_accuracy": (("label_accuracy",), "label accuracy (drawn as asked)", False),
 }
 
 
 def metrics_figure(x, rows, xlabel, floor=None):
-    """Sample quality over training: FID, IS and precision/recall for images, energy distance and coverage for the
-    uniform toy (whichever `rows`, dicts of metrics, hold), against `x` (iterations or seconds). `floor`: the
+    """Sample quality over training: FID, IS and precision/recall for images (and label accuracy for a conditional
+    run), energy distance and coverage for the uniform toy (whichever `rows`, dicts of metrics, hold), against `x` (iterations or seconds). `floor`: the
     metrics of real data, drawn as dashed lines."""
     panels = [panel for key, panel in METRIC_PANELS.items() if key in rows[0]]
     fig = Figure(figsize=(5 * len(panels), 3.8))

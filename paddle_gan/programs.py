@@ -10,6 +10,10 @@
   rank_mean, rank_max   only when several processes train together (parallel.py): a list of numbers averaged,
            or maximised, over them
 
+In a conditional run (a CGAN, nets.py) every program also takes class ids: d_real the real images' own labels
+(feed `img_label`), d_fake and g the classes G is asked to draw (feed `label`, drawn uniformly by
+readers.NoiseBatches), infer the classes to draw (`label`), losses both.
+
 The losses, in the v0 demo's words (LOSS_NAMES): d_pos_loss (d_real's), d_neg_loss (d_fake's), their mean d_loss,
 and g_loss (g's).
 
@@ -35,7 +39,7 @@ import paddle
 import paddle.nn.functional as F
 
 from . import amp, ema, nets, parallel
-from .config import sample_shape
+from .config import NUM_CLASSES, sample_shape
 
 LOSS_NAMES = ("d_pos_loss", "d_neg_loss", "d_loss", "g_loss")
 LOSS_OF_PROGRAM = {"d_real": "d_pos_loss", "d_fake": "d_neg_loss", "g": "g_loss"}
@@ -87,11 +91,15 @@ def _logit_loss(logit, label):
 
 
 def _graph_noise(config):
-    # No seed on the op: it draws from Paddle's generator, fresh on every run (a seed here would repeat one z).
-    shape = [config["batch_size"] // parallel.world_size(), config["noise_dim"]]
+    """z (and, in a conditional run, the classes to draw) drawn inside the program, as readers.NoiseBatches draws
+    them on the host."""
+    # No seed on the ops: they draw from Paddle's generator, fresh on every run (a seed here would repeat one z).
+    rows = config["batch_size"] // parallel.world_size()
     if config["noise"] == "normal":
-        return paddle.randn(shape, "float32")
-    return paddle.uniform(shape, "float32", min=-1.0, max=1.0)  # U(-1, 1), as readers.NoiseBatches
+        z = paddle.randn([rows, config["noise_dim"]], "float32")
+    else:
+        z = paddle.uniform([rows, config["noise_dim"]], "float32", min=-1.0, max=1.0)  # U(-1, 1)
+    return z, paddle.randint(0, NUM_CLASSES, [rows], "int64") if config["conditional"] else None
 
 
 def build_programs(config, noise_in_graph=False):
@@ -109,56 +117,66 @@ def build_programs(config, noise_in_graph=False):
         built[name] = main
         return paddle.static.program_guard(main, startup)
 
+    def labels(name):
+        """Class ids fed as `name` in a conditional run; None otherwise."""
+        return paddle.static.data(name, [None], "int64") if config["conditional"] else None
+
+    def feeds(*variables):
+        return [v for v in variables if v is not None]
+
     def noise():
-        """z for d_fake and g, and the feeds it needs."""
+        """z and the classes to draw for d_fake and g, and the feeds they need."""
         if noise_in_graph:
-            return _graph_noise(config), []
-        z = paddle.static.data("z", noise_shape, "float32")
-        return z, [z]
+            return (*_graph_noise(config), [])
+        z, label = paddle.static.data("z", noise_shape, "float32"), labels("label")
+        return z, label, feeds(z, label)
 
     with program("d_real"):
-        img = paddle.static.data("img", real_shape, "float32")
+        img, img_label = paddle.static.data("img", real_shape, "float32"), labels("img_label")
         with amp.autocast(config):
-            logit = nets.discriminator(config, img, training=True)
+            logit = nets.discriminator(config, img, training=True, label=img_label)
         loss = _logit_loss(amp.float32(config, logit), config["real_label"])
         learning_rates["D"] = _adam(config, built["d_real"], loss, "D.")
-        feed["d_real"], fetch["d_real"] = [img], [loss]
+        feed["d_real"], fetch["d_real"] = feeds(img, img_label), [loss]
 
     with program("d_fake"):
-        z, feed["d_fake"] = noise()
+        z, label, feed["d_fake"] = noise()
         with amp.autocast(config):
-            logit = nets.discriminator(config, nets.generator(config, z, training=True), training=True)
+            fake = nets.generator(config, z, training=True, label=label)
+            logit = nets.discriminator(config, fake, training=True, label=label)
         loss = _logit_loss(amp.float32(config, logit), 0)
         _adam(config, built["d_fake"], loss, "D.")
         fetch["d_fake"] = [loss]
 
     with program("g"):
-        z, feed["g"] = noise()
+        z, label, feed["g"] = noise()
         with amp.autocast(config):
-            logit = nets.discriminator(config, nets.generator(config, z, training=True), training=True)
+            fake = nets.generator(config, z, training=True, label=label)
+            logit = nets.discriminator(config, fake, training=True, label=label)
         loss = _logit_loss(amp.float32(config, logit), 1)
         if config["ema_decay"] > 0:  # before the update: G_ema's statistics are averaged over processes with G's
-            ema.keep_statistics(config, z)
+            ema.keep_statistics(config, z, label)
         learning_rates["G"] = _adam(config, built["g"], loss, "G.")
         if config["ema_decay"] > 0:
             ema.average_weights(config, built["g"])
         fetch["g"] = [loss]
 
     with program("infer"):
-        z = paddle.static.data("z", noise_shape, "float32")
-        samples = nets.generator(config, z, training=False, net=ema.generator_name(config))
-        feed["infer"], fetch["infer"] = [z], [samples]
+        z, label = paddle.static.data("z", noise_shape, "float32"), labels("label")
+        samples = nets.generator(config, z, training=False, net=ema.generator_name(config), label=label)
+        feed["infer"], fetch["infer"] = feeds(z, label), [samples]
 
     # The v0 strike rule compares losses from forward passes in test mode (v0's PASS_TEST) on the same batch.
     with program("losses"):
-        img = paddle.static.data("img", real_shape, "float32")
-        z = paddle.static.data("z", noise_shape, "float32")
-        fake = nets.generator(config, z, training=False)
+        img, img_label = paddle.static.data("img", real_shape, "float32"), labels("img_label")
+        z, label = paddle.static.data("z", noise_shape, "float32"), labels("label")
+        fake = nets.generator(config, z, training=False, label=label)
         # One D on both halves: a network built twice in one program would declare its parameters twice. In eval
         # mode batch norm uses the moving statistics, so the halves do not see each other.
-        logits = nets.discriminator(config, paddle.concat([img, fake]), training=False)
+        both_labels = paddle.concat([img_label, label]) if config["conditional"] else None
+        logits = nets.discriminator(config, paddle.concat([img, fake]), training=False, label=both_labels)
         real_logit, fake_logit = paddle.chunk(logits, 2)  # fed with equal-sized real and noise batches
-        feed["losses"] = [img, z]
+        feed["losses"] = feeds(img, img_label, z, label)
         fetch["losses"] = [_logit_loss(real_logit, config["real_label"]), _logit_loss(fake_logit, 0),
                            _logit_loss(fake_logit, 1)]
         # D's logits mean nothing to a reader; its probabilities do (D(x) -> 1 and D(G(z)) -> 0: D is winning).

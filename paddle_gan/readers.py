@@ -1,4 +1,6 @@
-"""Data and noise, as endless streams of float32 batches.
+"""Data and noise, as endless streams of batches. A batch is what a program is fed: a dict from feed name to array,
+{"img": images} for real data and {"z": noise} for noise, plus the class ids in a conditional run ("img_label", the
+real images' labels; "label", the classes G is asked to draw).
 
 A real-data stream shuffles its data set afresh for every pass over it and drops the last partial batch, so every
 batch has `batch_size` rows. A noise stream draws without end. Each stream owns a seeded numpy Generator, so a run
@@ -13,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .config import NUM_CLASSES, num_classes
 from .errors import UserError, python_command
 
 # MNIST's (images, labels) files per split; Fashion-MNIST uses the same names.
@@ -42,20 +45,22 @@ class DataError(UserError):
 
 
 class ShuffledBatches:
-    """Shuffled passes over `data` (first axis = samples) in batches of `batch_size`, one pass after another."""
+    """Shuffled passes over `data`, a dict from feed name to array (first axis = samples, the same in all), in
+    batches of `batch_size`, one pass after another."""
 
     def __init__(self, data, batch_size, seed):
-        if len(data) < batch_size:
-            raise DataError(f"the data set has {len(data)} samples, fewer than one batch of {batch_size}")
-        self.data, self.batch_size = data, batch_size
-        self.batches_per_pass = len(data) // batch_size
+        size = len(next(iter(data.values())))
+        if size < batch_size:
+            raise DataError(f"the data set has {size} samples, fewer than one batch of {batch_size}")
+        self.data, self.size, self.batch_size = data, size, batch_size
+        self.batches_per_pass = size // batch_size
         self.rng = np.random.default_rng(seed)
         self._shuffle()
 
     def _shuffle(self):
         # The generator's state before the shuffle is enough to redo it: a checkpoint need not store the order.
         self.rng_before_shuffle = self.rng.bit_generator.state
-        self.order = self.rng.permutation(len(self.data))
+        self.order = self.rng.permutation(self.size)
         self.position = 0  # batches already read in this pass
 
     def __iter__(self):
@@ -64,9 +69,9 @@ class ShuffledBatches:
     def __next__(self):
         if self.position >= self.batches_per_pass:  # >=: a resumed run may have changed the batch size
             self._shuffle()
-        start = self.position * self.batch_size
+        rows = self.order[self.position * self.batch_size:(self.position + 1) * self.batch_size]
         self.position += 1
-        return self.data[self.order[start:start + self.batch_size]]
+        return {name: array[rows] for name, array in self.data.items()}
 
     def state(self):
         return {"rng": self.rng_before_shuffle, "position": self.position}
@@ -88,10 +93,11 @@ def stream_seed(config, stream):
 
 
 class NoiseBatches:
-    """Endless noise batches of shape (batch_size, noise_dim): `normal` N(0,1) or `uniform` U(-1,1)."""
+    """Endless noise batches {"z": z}, z of shape (batch_size, noise_dim) from `normal` N(0,1) or `uniform`
+    U(-1,1); with `num_classes`, also {"label": classes to draw}, uniform over all of them."""
 
-    def __init__(self, kind, batch_size, noise_dim, seed):
-        self.kind, self.shape = kind, (batch_size, noise_dim)
+    def __init__(self, kind, batch_size, noise_dim, seed, num_classes=0):
+        self.kind, self.shape, self.num_classes = kind, (batch_size, noise_dim), num_classes
         self.rng = np.random.default_rng(seed)
 
     def __iter__(self):
@@ -99,8 +105,12 @@ class NoiseBatches:
 
     def __next__(self):
         if self.kind == "normal":
-            return self.rng.standard_normal(self.shape, dtype=np.float32)
-        return self.rng.uniform(-1.0, 1.0, self.shape).astype(np.float32)
+            batch = {"z": self.rng.standard_normal(self.shape, dtype=np.float32)}
+        else:
+            batch = {"z": self.rng.uniform(-1.0, 1.0, self.shape).astype(np.float32)}
+        if self.num_classes:  # integers(0, n) never draws n: every class, 0 to n - 1
+            batch["label"] = self.rng.integers(0, self.num_classes, self.shape[0], dtype=np.int64)
+        return batch
 
     def state(self):
         return {"rng": self.rng.bit_generator.state}
@@ -110,26 +120,41 @@ class NoiseBatches:
 
 
 def training_noise(config):
-    """The noise batches d_fake and g train on."""
+    """The noise batches d_fake and g train on (with the classes to draw, in a conditional run)."""
     seed = stream_seed(config, "training_noise")
-    return NoiseBatches(config["noise"], config["batch_size"], config["noise_dim"], seed)
+    return NoiseBatches(config["noise"], config["batch_size"], config["noise_dim"], seed, num_classes(config))
 
 
 def noise(config, n, seed):
     """`n` noise vectors of the config's kind, drawn with `seed`."""
-    return next(NoiseBatches(config["noise"], n, config["noise_dim"], seed))
+    return next(NoiseBatches(config["noise"], n, config["noise_dim"], seed))["z"]
 
 
 def picture_noise(config, seed=None):
-    """The noise of one sample picture: 1,000 points for the toy's scatter plot, 64 images for an 8x8 grid. Without
-    `seed`, the run's own: every pass's picture comes from the same noise, so that pictures compare."""
+    """The noise of one sample picture: 1,000 points for the toy's scatter plot, 64 images for an 8x8 grid; in a
+    conditional run, a 10x10 grid whose row k draws class k (picture_labels) and whose column j is one noise vector
+    throughout, so that a column shows one style in every class. Without `seed`, the run's own: every pass's
+    picture comes from the same noise, so that pictures compare."""
     seed = stream_seed(config, "picture_noise") if seed is None else seed
+    if config["conditional"]:
+        return np.tile(noise(config, NUM_CLASSES, seed), (NUM_CLASSES, 1))
     return noise(config, 1000 if config["dataset"] == "uniform" else 64, seed)
+
+
+def picture_labels(config):
+    """The classes of picture_noise's rows in a conditional run (0 x10, 1 x10, ...); None otherwise."""
+    return np.repeat(np.arange(NUM_CLASSES), NUM_CLASSES) if config["conditional"] else None
 
 
 def evaluation_noise(config, n):
     """The noise of a per-pass evaluation: every pass is scored on the same `n` vectors."""
     return noise(config, n, stream_seed(config, "evaluation_noise"))
+
+
+def balanced_labels(config, n):
+    """In a conditional run, `n` class ids taking every class in turn (0, 1, ..., 9, 0, ...), so that samples drawn
+    with them hold each class equally; None otherwise."""
+    return np.arange(n) % NUM_CLASSES if config["conditional"] else None
 
 
 def graph_noise_seed(seed, rank, iteration):
@@ -209,15 +234,11 @@ def mnist(data_dir, dataset="mnist", split="train"):
     return scale_images(images)[:, None, :, :], labels
 
 
-def mnist_images(data_dir, dataset="mnist"):
-    """MNIST's (or Fashion-MNIST's) training images, what the GAN trains on (the labels are read and checked)."""
-    return mnist(data_dir, dataset)[0]
-
-
-def cifar_images(data_dir):
-    """CIFAR-10's training images (data_batch_1..5) from `data_dir`, float32 in [-1, 1], shape (N, 3, 32, 32)."""
+def cifar(data_dir):
+    """CIFAR-10's training images (data_batch_1..5) from `data_dir`, float32 in [-1, 1], shape (N, 3, 32, 32), and
+    their labels (0-9)."""
     fix = fetch_command("cifar", data_dir)
-    batches = []
+    batches, all_labels = [], []
     for name in CIFAR_TRAIN_BATCHES:
         path = Path(data_dir) / name
         if not path.is_file():
@@ -241,18 +262,26 @@ def cifar_images(data_dir):
         if len(batch["labels"]) != len(data):
             raise DataError(f"{path} holds {len(data)} images but {len(batch['labels'])} labels; "
                             f"fetch it again with: {fix}")
+        labels = np.asarray(batch["labels"])
+        if labels.ndim != 1 or not np.isin(labels, np.arange(10)).all():
+            raise DataError(f"{path}: labels are not class ids 0-9; fetch it again with: {fix}")
         batches.append(data)
-    return scale_images(np.concatenate(batches).reshape(-1, 3, 32, 32))
+        all_labels.append(labels)
+    return scale_images(np.concatenate(batches).reshape(-1, 3, 32, 32)), np.concatenate(all_labels)
 
 
 def real_batches(config):
-    """The config's real data as a ShuffledBatches stream."""
+    """The config's real data as a ShuffledBatches stream: {"img": ...}, and {"img_label": ...} in a conditional
+    run."""
     dataset = config["dataset"]
     if dataset == "uniform":
-        data = uniform_data(config["num_samples"], stream_seed(config, "data"))
+        images, labels = uniform_data(config["num_samples"], stream_seed(config, "data")), None
     elif dataset in ("mnist", "fashion_mnist"):
-        data = mnist_images(config["data_dir"], dataset)
+        images, labels = mnist(config["data_dir"], dataset)
     else:
-        data = cifar_images(config["data_dir"])
+        images, labels = cifar(config["data_dir"])
+    data = {"img": images}
+    if config["conditional"]:
+        data["img_label"] = labels.astype(np.int64)
     return ShuffledBatches(data, config["batch_size"], stream_seed(config, "real_batches"))
 

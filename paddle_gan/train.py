@@ -30,10 +30,10 @@ from .schedules import make_schedule
 from .signals import StopSignals
 
 
-def train_step(exe, programs, scope, schedule, img, z, fetch_losses=True):
-    """One iteration: ask `schedule` who trains on this real batch `img` and noise batch `z` (None: the programs
-    draw it), run those programs. `fetch_losses`: bring the losses back to the host (False: leave them on the
-    device).
+def train_step(exe, programs, scope, schedule, real, noise, fetch_losses=True):
+    """One iteration: ask `schedule` who trains on this real batch and noise batch (the feeds {"img": ...} and
+    {"z": ...}, readers.py; noise {} when the programs draw it), run those programs. `fetch_losses`: bring the
+    losses back to the host (False: leave them on the device).
     Returns (losses: LOSS_NAMES -> float, nan where not computed or not fetched; "D", "G" or "DG": who was trained)."""
     def run(name, feed):
         if not fetch_losses:  # an empty fetch list spares the host the wait for a GPU (no schedule needs them)
@@ -49,10 +49,10 @@ def train_step(exe, programs, scope, schedule, img, z, fetch_losses=True):
 
     loss = dict.fromkeys(("d_pos_loss", "d_neg_loss", "g_loss"), float("nan"))
     if schedule.needs_losses:  # strike: forward passes on this batch decide who trains
-        loss["d_pos_loss"], loss["d_neg_loss"], loss["g_loss"] = run("losses", {"img": img, "z": z})
+        loss["d_pos_loss"], loss["d_neg_loss"], loss["g_loss"] = run("losses", {**real, **noise})
     steps = schedule.steps((loss["d_pos_loss"] + loss["d_neg_loss"]) / 2, loss["g_loss"])
     for step in steps:  # D: maximise log D(x) + log(1 - D(G(z))), as d_fake then d_real; G: maximise log D(G(z))
-        step_loss = run(step, {"img": img} if step == "d_real" else {} if z is None else {"z": z})[0]
+        step_loss = run(step, real if step == "d_real" else noise)[0]
         if not schedule.needs_losses:  # strike logs the losses it decided on
             loss[LOSS_OF_PROGRAM[step]] = step_loss
     loss["d_loss"] = (loss["d_pos_loss"] + loss["d_neg_loss"]) / 2
@@ -87,12 +87,13 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
             first = start.batch if pass_id == start.pass_id else 0
             with PassProgress(pass_id, ipp, first, config["log_every"]) as progress:
                 for batch_id in range(first, ipp):
-                    img, z = next(real_batches), plan.noise(noise_batches)
+                    real, noise = next(real_batches), plan.noise(noise_batches)
                     try:
-                        loss, trained = train_step(exe, programs, scope, schedule, img, z, plan.fetch_losses(batch_id))
+                        loss, trained = train_step(exe, programs, scope, schedule, real, noise,
+                                                   plan.fetch_losses(batch_id))
                     except Diverged as e:  # a NaN or inf loss: stop before it reaches a checkpoint
                         raise run.diverged(e, pass_id, batch_id, plan.fetch_every) from None
-                    run.log(pass_id, batch_id, loss, trained, img, z)
+                    run.log(pass_id, batch_id, loss, trained, real, noise)
                     progress.update(batch_id, loss, trained)
                     stop = signals.requested(exe, programs, scope)
                     if stop and batch_id + 1 < ipp:  # at a pass's end, the pass's checkpoint serves

@@ -36,8 +36,8 @@ def train_and_dump(out, argv):
     args = parse_args([*argv, "--output_dir", str(out / f"rank{parallel.rank()}")])
     config, resume = config_from_args(args)
     if os.environ.get("NAN_ON_RANK") == str(parallel.rank()):  # this rank's images turn NaN
-        images = readers.mnist_images
-        readers.mnist_images = lambda *args: images(*args) * np.float32("nan")
+        mnist = readers.mnist
+        readers.mnist = lambda *args: (mnist(*args)[0] * np.float32("nan"), mnist(*args)[1])
     try:
         _, programs, scope = train(config, args.output_dir, paddle.CPUPlace(), resume)
     except Interrupted as e:

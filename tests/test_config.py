@@ -9,8 +9,11 @@ from paddle_gan.train import train
 def test_shipped_configs_load(path):
     config = load_config(path)
     assert config["dataset"] in DATASETS
-    assert config["samples_dir"] == f"{config['dataset']}_samples"
-    assert config["params_dir"] == f"{config['dataset']}_params"
+    # The v0 demo's folders, {d}_samples/ and {d}_params/; a conditional model's apart, so that it never meets an
+    # unconditional run's files: {d}_cgan_samples/ and {d}_cgan_params/.
+    kind = config["dataset"] + ("_cgan" if config["conditional"] else "")
+    assert config["samples_dir"] == f"{kind}_samples"
+    assert config["params_dir"] == f"{kind}_params"
 
 
 def test_tutorial_values():
@@ -28,6 +31,19 @@ def test_fashion_mnist_is_the_mnist_config_on_other_data():
     assert differ == {"dataset", "data_dir", "samples_dir", "params_dir"}
     assert sample_shape(fashion) == sample_shape(mnist) == (1, 28, 28)
     load_config(conf_path("fashion_mnist"), {"network": "fluid_dcgan"})  # 28x28 too: the fluid nets fit
+
+
+@pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
+def test_the_cgan_configs_are_the_default_with_labels(dataset):
+    default, cgan = load_config(conf_path(dataset)), load_config(conf_path(dataset + "_cgan"))
+    assert {key for key in default if default[key] != cgan[key]} == {"conditional", "samples_dir", "params_dir"}
+    assert cgan["conditional"] is True
+
+
+def test_conditional_needs_classes():
+    with pytest.raises(ConfigError, match="conditional=true needs a data set with classes"):
+        load_config(conf_path("uniform"), {"conditional": True})
+    load_config(conf_path("cifar"), {"conditional": True})  # CIFAR-10's ten classes
 
 
 def test_overrides_take_the_type_of_the_default():

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 import pytest
-from conftest import tiny_config, write_mnist
+from conftest import tiny_config, write_labelled, write_mnist
 
 from paddle_gan import checkpoint, parallel, readers
 from paddle_gan.programs import build_programs
@@ -166,17 +166,19 @@ def test_a_signal_to_one_rank_stops_both_at_the_same_iteration(tmp_path):
 
 def test_rank_share_splits_every_batch_and_keeps_the_whole_streams_state(monkeypatch):
     data = np.arange(40, dtype=np.float32).reshape(20, 2)
-    whole = readers.ShuffledBatches(data, 8, seed=1)
+    labels = np.arange(20)
+    whole = readers.ShuffledBatches({"img": data, "img_label": labels}, 8, seed=1)
     expected = [next(whole) for _ in range(3)]
     monkeypatch.setenv("PADDLE_TRAINERS_NUM", "2")
     shares = []
     for r in (0, 1):
         monkeypatch.setenv("PADDLE_TRAINER_ID", str(r))
-        stream = parallel.share(readers.ShuffledBatches(data, 8, seed=1))
+        stream = parallel.share(readers.ShuffledBatches({"img": data, "img_label": labels}, 8, seed=1))
         shares.append([next(stream) for _ in range(3)])
         assert stream.state() == whole.state()
     for i, batch in enumerate(expected):
-        np.testing.assert_array_equal(np.concatenate([shares[0][i], shares[1][i]]), batch)
+        for name in ("img", "img_label"):  # every feed split alike: labels stay with their images
+            np.testing.assert_array_equal(np.concatenate([shares[0][i][name], shares[1][i][name]]), batch[name])
 
 
 def test_a_batch_that_does_not_split_is_refused(tmp_path):
@@ -222,6 +224,21 @@ def test_a_spawned_run_trains_as_the_launched_one_and_only_rank_0_prints(two_ran
         saved = pickle.load(f)
     assert saved.keys() == set(launched.keys())
     assert all(np.array_equal(saved[name], launched[name]) for name in saved)
+
+
+@pytest.mark.slow
+def test_a_conditional_run_on_two_processes_resumes_exactly(tmp_path):
+    write_labelled(tmp_path / "data")
+    args = [*mnist_args(tmp_path / "data", 2), "-o", "conditional=true", "--nproc", "2"]  # strike: labels in losses too
+    for out, extra in (("straight", []), ("resumed", ["--num_passes", "1"]), ("resumed", ["--resume"])):
+        run = cli(*args, *extra, "--output_dir", out, cwd=tmp_path)
+        _, err = run.communicate(timeout=300)
+        assert run.returncode == 0, err
+    straight, resumed = tmp_path / "straight", tmp_path / "resumed"
+    assert (straight / "mnist_samples" / "losses.csv").read_text() == \
+        (resumed / "mnist_samples" / "losses.csv").read_text()
+    name = Path("mnist_params") / "pass-00001" / checkpoint.PARAMS_FILE
+    assert (straight / name).read_bytes() == (resumed / name).read_bytes()
 
 
 @pytest.mark.slow

@@ -183,7 +183,7 @@ def test_system_folder_with_recompressed_archives_is_used_before_mirrors(tmp_pat
     assert not all(md5((system / n).read_bytes()) == ds.archives[n] for n in ds.archives)
     used = download.fetch(ds, tmp_path / "fashion")
     assert set(used.values()) == {str(system)} and mirrors.requests == []
-    assert readers.mnist_images(tmp_path / "fashion", "fashion_mnist").shape == (12, 1, 28, 28)
+    assert readers.mnist(tmp_path / "fashion", "fashion_mnist")[0].shape == (12, 1, 28, 28)
 
 
 def test_system_folder_missing_falls_back_to_mirrors_then_says_what_to_install(tmp_path, mirrors):
@@ -242,7 +242,7 @@ def test_cifar_tarball_checked_unpacked_and_kept(tmp_path, mirrors, capsys):
     assert set(used) == set(files) and set(used.values()) == {mirrors.url("good")}
     assert "cifar-10-python.tar.gz: MD5 mismatch, discarded" in capsys.readouterr().err
     assert sorted(p.name for p in dest.iterdir()) == sorted(files)  # no readme.html, no .part
-    assert readers.cifar_images(dest).shape == (20, 3, 32, 32)
+    assert readers.cifar(dest)[0].shape == (20, 3, 32, 32)
     mirrors.requests.clear()
     assert download.fetch(ds, dest) == {} and mirrors.requests == []
 

@@ -35,6 +35,16 @@ def test_evaluate_samples_judges_real_and_collapsed_images_and_keeps_static_mode
         assert collapsed["recall"] < 0.2 and collapsed["fid"] > 5 * good["fid"]
 
 
+def test_label_accuracy_of_real_images_with_their_own_and_with_wrong_labels(labelled, tmp_path):
+    images, labels = load_splits("mnist", labelled)["val"]
+    right = evaluate.evaluate_samples("mnist", images, labelled, tmp_path, labels=labels)
+    wrong = evaluate.evaluate_samples("mnist", images, labelled, tmp_path, labels=(labels + 1) % 10)
+    assert right["label_accuracy"] > 0.9 and wrong["label_accuracy"] < 0.1
+    assert len(right["label_accuracy_per_class"]) == 10
+    assert "label_accuracy" not in evaluate.evaluate_samples("mnist", images, labelled, tmp_path)
+    assert "label accuracy" in evaluate.summary_line(right)
+
+
 def test_evaluate_samples_refuses_pixels_out_of_range(labelled, tmp_path):
     with pytest.raises(evaluate.EvaluateError, match="x/255"):
         evaluate.evaluate_samples("mnist", np.full((20, 1, 28, 28), 255.0), labelled, tmp_path)
@@ -74,6 +84,26 @@ def test_cli_prints_one_json_line_for_a_checkpoint(checkpoint_dir, labelled, tmp
     result = run_evaluate("-d", "mnist", "--samples", "s.npy", "--data_dir", str(labelled), "--classifier_dir",
                           str(tmp_path), cwd=tmp_path)
     assert result.returncode == 0 and json.loads(result.stdout)["modes"] == 1
+
+
+@pytest.mark.slow
+def test_cli_scores_the_classes_of_a_conditional_checkpoint_and_of_generated_files(labelled, tmp_path):
+    config = tiny_config("mnist", data_dir=str(labelled), iters_per_pass=2, schedule="alternate", conditional=True)
+    train(config, tmp_path)
+    model_dir = tmp_path / config["params_dir"] / "pass-00000"
+    result = run_evaluate("-d", "mnist", "--model_dir", str(model_dir), "-n", "30", "--data_dir", str(labelled),
+                          "--classifier_dir", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    metrics = json.loads(result.stdout)
+    assert 0 <= metrics["label_accuracy"] <= 1 and len(metrics["label_accuracy_per_class"]) == 10
+
+    images, labels = load_splits("mnist", labelled)["val"]
+    np.save(tmp_path / "s.npy", images[:40])
+    np.save(tmp_path / "s_labels.npy", labels[:40])
+    result = run_evaluate("-d", "mnist", "--samples", "s.npy", "--labels", "s_labels.npy", "--data_dir",
+                          str(labelled), "--classifier_dir", str(tmp_path), cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["label_accuracy"] > 0.9
 
 
 def test_cli_refuses_a_checkpoint_of_another_data_set(checkpoint_dir, tmp_path):
@@ -127,6 +157,15 @@ def test_eval_every_pass_logs_the_scores_of_each_pass_checkpoint(labelled, tmp_p
         assert float(row["fid"]) == pytest.approx(again["fid"], rel=1e-6)
         assert int(row["modes"]) == again["modes"]
     assert rows[0]["fid"] != rows[1]["fid"]  # the generator moved between the passes
+
+
+def test_eval_every_pass_of_a_conditional_run_logs_the_label_accuracy(labelled, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    config = tiny_config("mnist", data_dir=str(labelled), iters_per_pass=2, schedule="alternate", conditional=True)
+    train(config, tmp_path, eval_samples=40)
+    [row] = read_rows(tmp_path / config["samples_dir"] / "metrics.csv")
+    assert set(row) == {"pass", "iteration", *evaluate.IMAGE_SUMMARY, "label_accuracy"}
+    assert 0 <= float(row["label_accuracy"]) <= 1
 
 
 def test_eval_every_pass_on_resume_keeps_the_rows_of_finished_passes(tmp_path):

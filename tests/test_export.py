@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tiny_config, write_mnist
+from conftest import tiny_config, write_labelled, write_mnist
 
 from paddle_gan import export, readers
 from paddle_gan.generate import load_generator, sample
@@ -42,6 +42,28 @@ def test_exported_generator_matches_generate(tmp_path, dataset):
     assert run_predictor(tmp_path / "exported", np.concatenate([z, z, z[:3]])).shape[0] == 19  # any batch size
     meta = json.loads((tmp_path / "exported" / "meta.json").read_text())
     assert meta["input"]["shape"] == [-1, config["noise_dim"]] and meta["config"]["dataset"] == dataset
+
+
+def test_exported_conditional_generator_takes_the_label_and_matches_generate(tmp_path):
+    config = tiny_config("mnist", data_dir=str(write_labelled(tmp_path / "data")), conditional=True)
+    train(config, tmp_path)
+    model_dir = tmp_path / config["params_dir"] / "pass-00000"
+    export.export(model_dir, tmp_path / "exported")
+    meta = json.loads((tmp_path / "exported" / "meta.json").read_text())
+    assert meta["label"] == {"name": "label", "shape": [-1], "dtype": "int64", "classes": 10}
+
+    z, labels = readers.noise(config, 10, seed=3), np.arange(10)
+    predictor = export.predictor(tmp_path / "exported")
+    assert predictor.get_input_names() == ["z", "label"]
+    for name, value in (("z", z), ("label", labels)):
+        handle = predictor.get_input_handle(name)
+        handle.reshape(value.shape)
+        handle.copy_from_cpu(value)
+    predictor.run()
+    drawn = predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
+    expected = sample(*load_generator(model_dir)[:3], z, labels=labels)
+    np.testing.assert_allclose(drawn, expected, rtol=1e-5, atol=1e-6)
+    assert not np.allclose(expected, sample(*load_generator(model_dir)[:3], z, labels=labels[::-1]), atol=1e-4)
 
 
 def test_export_of_a_folder_that_is_no_checkpoint_fails_clearly(tmp_path):

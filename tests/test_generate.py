@@ -5,7 +5,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tiny_config, write_mnist
+from conftest import tiny_config, write_labelled, write_mnist
 from matplotlib.image import imread
 
 from paddle_gan.generate import load_generator, sample
@@ -56,7 +56,7 @@ def test_cli_writes_npy_and_png(mnist_checkpoint, tmp_path):
     assert result.returncode == 0, result.stderr
     samples = np.load(tmp_path / "s.npy")
     assert samples.shape == (10, 1, 28, 28)
-    assert imread(tmp_path / "s.png").shape[:2] == (2 * 30 + 2, 8 * 30 + 2)
+    assert imread(tmp_path / "s.png").shape[:2] == (3 * 30 + 2, 4 * 30 + 2)  # 10 images, as square as can be: 4x3
     exe, programs, scope, config = load_generator(path)
     expected = sample(exe, programs, scope, noise(config, 10, seed=2), config["batch_size"])
     np.testing.assert_array_equal(samples, expected)
@@ -86,3 +86,52 @@ def test_cli_names_the_file_it_wrote_and_refuses_what_it_cannot_write(tmp_path):
 def test_cli_refuses_a_folder_that_is_not_a_checkpoint(tmp_path):
     result = run_generate("--model_dir", str(tmp_path), cwd=tmp_path)
     assert result.returncode != 0 and "not a paddle_gan checkpoint folder" in result.stderr
+
+
+@pytest.fixture(scope="module")
+def cgan_checkpoint(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("cgan")
+    config = tiny_config("mnist", data_dir=str(write_labelled(folder / "mnist_data")), iters_per_pass=2,
+                         schedule="alternate", conditional=True)
+    train(config, folder)
+    return folder / config["params_dir"] / "pass-00000"
+
+
+@pytest.mark.parametrize("asked, classes", [(["--label", "7"], [7] * 12),
+                                            (["--label", "3", "--label", "7"], [3] * 6 + [7] * 6),
+                                            (["--label", "3,7,9"], [3] * 4 + [7] * 4 + [9] * 4),
+                                            ([], None)])
+def test_generate_draws_the_classes_asked_for(cgan_checkpoint, tmp_path, asked, classes):
+    result = run_generate("--model_dir", str(cgan_checkpoint), "-n", "12", "-o", "s", "--png", "s.png", *asked,
+                          cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    samples, labels = np.load(tmp_path / "s.npy"), np.load(tmp_path / "s_labels.npy")
+    assert samples.shape == (12, 1, 28, 28) and labels.shape == (12,)
+    if classes is None:  # every class in turn, in equal blocks
+        assert sorted(set(labels.tolist())) == list(range(10)) and (np.diff(labels) >= 0).all()
+    else:
+        assert labels.tolist() == classes
+    exe, programs, scope, config = load_generator(cgan_checkpoint)
+    expected = sample(exe, programs, scope, noise(config, 12, seed=0), config["batch_size"], labels)
+    np.testing.assert_array_equal(samples, expected)  # each sample drawn as the class its label says
+
+
+@pytest.mark.parametrize("asked, message", [(["--label", "10"], "--label 10: a class is a whole number from 0 to 9"),
+                                            (["--label", "seven"], "expected class numbers such as 7 or 3,7")])
+def test_generate_refuses_a_class_it_cannot_draw(cgan_checkpoint, tmp_path, asked, message):
+    result = run_generate("--model_dir", str(cgan_checkpoint), *asked, cwd=tmp_path)
+    assert result.returncode == 2 and message in result.stderr and "Traceback" not in result.stderr
+    assert not (tmp_path / "samples.npy").exists()
+
+
+def test_generate_label_needs_a_conditional_generator(mnist_checkpoint, tmp_path):
+    result = run_generate("--model_dir", str(mnist_checkpoint[0]), "--label", "7", cwd=tmp_path)
+    assert result.returncode == 2 and "trained without labels" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_model_dir_picture_of_a_cgan_has_a_row_per_class(cgan_checkpoint, tmp_path):
+    result = subprocess.run([sys.executable, "-m", "paddle_gan.train", "-d", "mnist", "--model_dir",
+                             str(cgan_checkpoint), "--output_dir", str(tmp_path)], capture_output=True, text=True,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert imread(tmp_path / "generated_mnist_samples.png").shape[:2] == (10 * 30 + 2, 10 * 30 + 2)

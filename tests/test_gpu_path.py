@@ -141,14 +141,27 @@ def test_graph_noise_has_the_rows_and_range_asked_for(monkeypatch):
     monkeypatch.setattr(parallel, "world_size", lambda: 2)  # each of 2 processes draws its half of the batch
     main, startup = paddle.static.Program(), paddle.static.Program()
     with paddle.static.program_guard(main, startup):
-        z = _graph_noise(config)
+        z, label = _graph_noise(config)
+    assert label is None  # not conditional: no classes to draw
     exe = paddle.static.Executor(paddle.CPUPlace())
     value = exe.run(main, fetch_list=[z], scope=paddle.static.Scope())[0]
     assert value.shape == (4, config["noise_dim"]) and -1 <= value.min() and value.max() <= 1
 
 
-def test_each_program_with_graph_noise_moves_only_its_own_network():
-    config = tiny_config("mnist", schedule="alternate")
+def test_graph_labels_ask_for_every_class():
+    config = tiny_config("mnist", batch_size=2000, schedule="alternate", conditional=True)
+    main, startup = paddle.static.Program(), paddle.static.Program()
+    with paddle.static.program_guard(main, startup):
+        _, label = _graph_noise(config)
+    value = paddle.static.Executor(paddle.CPUPlace()).run(main, fetch_list=[label], scope=paddle.static.Scope())[0]
+    assert value.shape == (2000,) and value.dtype == np.int64
+    counts = np.bincount(value, minlength=10)
+    assert len(counts) == 10 and counts.min() > 130  # 0 to 9 (9 too), about 200 each
+
+
+@pytest.mark.parametrize("conditional", [False, True])  # a CGAN draws its classes in the programs too
+def test_each_program_with_graph_noise_moves_only_its_own_network(conditional):
+    config = tiny_config("mnist", schedule="alternate", conditional=conditional, ema_decay=0.999)
     programs, scope, exe = setup(config, noise_in_graph=True)
     g_params, d_params = get_params(programs.g, "G."), get_params(programs.g, "D.")
     for step, trained, frozen in (("d_fake", d_params, g_params), ("g", g_params, d_params)):
@@ -205,12 +218,12 @@ def test_a_nan_between_fetches_stops_the_run_before_the_checkpoint(tmp_path, mon
     config = tiny_config("uniform", schedule="alternate", iters_per_pass=6, log_every=100, fetch_every=100)
     real_step, calls = train_module.train_step, []
 
-    def poisoned_step(exe, programs, scope, schedule, img, z, fetch_losses=True):
+    def poisoned_step(exe, programs, scope, schedule, real, noise, fetch_losses=True):
         calls.append(fetch_losses)
         if len(calls) == 3:  # an iteration that fetches nothing: D's weights turn NaN unseen
             w = scope.find_var("D.dis_prob.w").get_tensor()
             w.set(np.full_like(np.array(w), np.nan), paddle.CPUPlace())
-        return real_step(exe, programs, scope, schedule, img, z, fetch_losses)
+        return real_step(exe, programs, scope, schedule, real, noise, fetch_losses)
 
     monkeypatch.setattr(train_module, "train_step", poisoned_step)
     message = r"returned loss \[nan\] at pass 0, batch 5 \(or since the last fetch of losses\).*none yet"
@@ -242,8 +255,8 @@ def test_the_plan_fetches_every_nth_the_printed_and_the_last_iteration_and_feeds
     config = tiny_config("uniform", schedule="alternate", iters_per_pass=12, log_every=5)
     sparse = plan(updated(config, {"noise_source": "graph", "fetch_every": 4}), paddle.CPUPlace())
     assert [b for b in range(12) if sparse.fetch_losses(b)] == [0, 4, 5, 8, 10, 11]
-    noise_batches = iter([np.zeros((8, 10), np.float32)])
-    assert sparse.noise(noise_batches) is None  # drawn in the programs: the stream is not read
+    noise_batches = iter([{"z": np.zeros((8, 10), np.float32)}])
+    assert sparse.noise(noise_batches) == {}  # drawn in the programs: nothing to feed, the stream is not read
     tutorial = plan(config, paddle.CPUPlace())
     assert all(tutorial.fetch_losses(b) for b in range(12))
-    assert tutorial.noise(noise_batches).shape == (8, 10)
+    assert tutorial.noise(noise_batches)["z"].shape == (8, 10)

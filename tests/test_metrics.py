@@ -68,6 +68,16 @@ def test_undecided_classifier_scores_one():
     assert metrics.inception_score(np.full((100, 10), 0.1))[0] == pytest.approx(1.0)
 
 
+def test_label_accuracy_counts_samples_seen_as_the_class_asked_for():
+    seen = one_hot([3, 3, 7, 7, 7, 1])
+    overall, per_class = metrics.label_accuracy(seen, [3, 5, 7, 7, 1, 1])
+    assert overall == pytest.approx(4 / 6)
+    assert per_class[3] == 1.0 and per_class[5] == 0.0 and per_class[7] == 1.0 and per_class[1] == 0.5
+    assert np.isnan(per_class[0])  # never asked for
+    with pytest.raises(metrics.EvaluateError, match="5 labels for 6 samples"):
+        metrics.label_accuracy(seen, [3, 5, 7, 7, 1])
+
+
 def test_a_class_under_one_percent_is_not_a_mode():
     counts = np.array([99 * 10] * 9 + [9])  # the last class holds 9 of 8,919 samples, 0.1%
     assert metrics.modes_covered(counts) == 9

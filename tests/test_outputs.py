@@ -35,7 +35,7 @@ def test_a_pass_writes_its_rows_picture_curve_and_checkpoint(tmp_path):
     run, _ = started(RunOutputs, config, tmp_path)
     with run:
         for batch_id in range(2):
-            run.log(0, batch_id, LOSS, "D", img=None, z=None)
+            run.log(0, batch_id, LOSS, "D", real={}, noise={})
         run.pass_end(0)
     samples = tmp_path / "uniform_samples"
     with open(samples / "losses.csv", newline="") as f:
@@ -72,8 +72,8 @@ def test_the_silent_twin_writes_nothing_but_stops_on_parameters_that_are_not_fin
     config = tiny_config("uniform", iters_per_pass=2)
     twin, scope = started(SilentOutputs, config, tmp_path / "rank1")
     with twin:
-        twin.log(0, 0, LOSS, "DG", img=None, z=None)
-        twin.log(0, 1, LOSS, "DG", img=None, z=None)
+        twin.log(0, 0, LOSS, "DG", real={}, noise={})
+        twin.log(0, 1, LOSS, "DG", real={}, noise={})
         twin.pass_end(0)
         assert twin.iteration == 2 and twin.last_checkpoint.name == "pass-00000"  # what rank 0 would have written
         w = scope.find_var("D.dis_prob.w").get_tensor()
@@ -87,7 +87,7 @@ def test_the_ends_of_a_run_say_where_it_stopped_and_how_to_go_on(tmp_path):
     config = tiny_config("uniform", iters_per_pass=5)
     run, _ = started(RunOutputs, config, tmp_path)
     with run:
-        run.log(0, 0, LOSS, "D", img=None, z=None)
+        run.log(0, 0, LOSS, "D", real={}, noise={})
         stopped = run.interrupted(signal.SIGINT, 0, 1)
         assert stopped.signum == signal.SIGINT
         assert str(stopped) == (f"stopped in pass 0 after 1 batches; checkpoint {tmp_path}/uniform_params/"
@@ -119,14 +119,14 @@ def test_a_full_disk_during_a_checkpoint_ends_in_one_line_and_keeps_the_previous
     config = tiny_config("uniform", iters_per_pass=1)
     run, _ = started(RunOutputs, config, tmp_path)
     with run:
-        run.log(0, 0, LOSS, "D", img=None, z=None)
+        run.log(0, 0, LOSS, "D", real={}, noise={})
         first = run.pass_end(0) or run.last_checkpoint
         saved = (first / checkpoint.PARAMS_FILE).read_bytes()
 
         def full(path, data):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
         monkeypatch.setattr(checkpoint, "_write_synced", full)
-        run.log(1, 0, LOSS, "D", img=None, z=None)
+        run.log(1, 0, LOSS, "D", real={}, noise={})
         with pytest.raises(OutputError, match=r"cannot write .*model.pdparams \(No space left on device\); make room "
                                               r".* continue from checkpoint .*pass-00000 with: "):
             run.pass_end(1)
@@ -140,7 +140,7 @@ def test_an_output_replaced_mid_run_ends_in_one_line(tmp_path, replace):
     config = tiny_config("uniform", iters_per_pass=1)
     run, _ = started(RunOutputs, config, tmp_path)
     with run:
-        run.log(0, 0, LOSS, "D", img=None, z=None)
+        run.log(0, 0, LOSS, "D", real={}, noise={})
         log, params = tmp_path / "uniform_samples" / "losses.csv", tmp_path / "uniform_params"
         if replace == "params_dir by a file":
             shutil.rmtree(params)
@@ -166,4 +166,4 @@ def test_a_full_disk_under_the_loss_log_ends_in_one_line(tmp_path, monkeypatch):
     with run:
         monkeypatch.setattr(run, "loss_writer", FullDisk())
         with pytest.raises(OutputError, match=r"cannot write .*losses.csv \(No space left on device\).*start the run"):
-            run.log(0, 0, LOSS, "D", img=None, z=None)
+            run.log(0, 0, LOSS, "D", real={}, noise={})

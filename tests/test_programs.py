@@ -12,6 +12,9 @@ CONFIGS = {
     "v0_dcgan_mnist": dict(dataset="mnist"),
     "v0_dcgan_cifar": dict(dataset="cifar"),
     "fluid_dcgan": dict(dataset="mnist", network="fluid_dcgan", d_batch_norm=True),
+    "cgan_mnist": dict(dataset="mnist", conditional=True),
+    "cgan_fluid": dict(dataset="mnist", network="fluid_dcgan", conditional=True),
+    "cgan_cifar": dict(dataset="cifar", conditional=True),
 }
 
 
@@ -28,8 +31,11 @@ def feeds(config, seed=0):
         (config["batch_size"], 1, 28, 28) if config["dataset"] == "mnist" else (config["batch_size"], 3, 32, 32)
     rng = np.random.default_rng(seed)
     img = uniform_data(config["batch_size"], seed) if len(shape) == 2 else rng.uniform(-1, 1, shape).astype("float32")
-    z = next(NoiseBatches("normal", config["batch_size"], config["noise_dim"], seed))
-    return {"img": img}, {"z": z}
+    noise = next(NoiseBatches("normal", config["batch_size"], config["noise_dim"], seed, 10 * config["conditional"]))
+    real = {"img": img}
+    if config["conditional"]:
+        real["img_label"] = rng.integers(0, 10, config["batch_size"])
+    return real, noise
 
 
 @pytest.mark.parametrize("name", CONFIGS)
@@ -123,6 +129,29 @@ def test_losses_program_scores_the_real_batch_like_d_real():
     assert np.isfinite(d_neg) and np.isfinite(g_loss) and not np.isclose(d_neg, g_loss)
 
 
+def test_the_label_reaches_g_and_d():
+    config = tiny_config("mnist", conditional=True)
+    programs, scope, exe = setup(config)
+    real, noise = feeds(config)
+    other = (noise["label"] + 1) % 10  # every row asks for another class
+
+    def infer(label):
+        return exe.run(programs.infer, feed={"z": noise["z"], "label": label}, fetch_list=programs.fetch["infer"],
+                       scope=scope)[0]
+
+    def d_outputs(img_label, label):
+        return exe.run(programs.losses, feed={**real, "img_label": img_label, "z": noise["z"], "label": label},
+                       fetch_list=programs.fetch["d_outputs"], scope=scope)
+
+    np.testing.assert_array_equal(infer(noise["label"]), infer(noise["label"]))  # no randomness in the way
+    changed = np.abs(infer(other) - infer(noise["label"])).reshape(len(other), -1).max(axis=1)
+    assert (changed > 0).all()  # each image follows its own label
+    d_x, d_gz = d_outputs(real["img_label"], noise["label"])
+    d_x_other, _ = d_outputs((real["img_label"] + 1) % 10, noise["label"])
+    _, d_gz_other = d_outputs(real["img_label"], other)
+    assert d_x_other != d_x and d_gz_other != d_gz  # D judges the real images and the fakes with their labels
+
+
 def test_same_seed_same_initial_parameters():
     config = tiny_config("mnist")
     first, second = setup(config), setup(config)
@@ -138,7 +167,7 @@ def test_d_outputs_are_ds_probabilities_on_the_same_batches_as_the_losses():
     config = tiny_config("uniform", batch_size=1)
     programs, scope, exe = setup(config)
     img = uniform_data(1, seed=0)[None, 0].astype("float32")
-    z = next(NoiseBatches("normal", 1, config["noise_dim"], seed=0))
+    z = next(NoiseBatches("normal", 1, config["noise_dim"], seed=0))["z"]
     feed = {"img": img, "z": z}
     d_pos, d_neg, _ = exe.run(programs.losses, feed=feed, fetch_list=programs.fetch["losses"], scope=scope)
     d_x, d_gz = exe.run(programs.losses, feed=feed, fetch_list=programs.fetch["d_outputs"], scope=scope)

@@ -15,7 +15,7 @@ from paddle_gan.download import idx_bytes
 @pytest.mark.parametrize("n", [1, 37])
 def test_mnist_idx_raw_and_gz_any_count(tmp_path, gz, n):
     pixels = write_mnist(tmp_path, n=n, gz=gz)
-    images = readers.mnist_images(tmp_path)
+    images = readers.mnist(tmp_path)[0]
     assert images.shape == (n, 1, 28, 28) and images.dtype == np.float32
     np.testing.assert_allclose(images[:, 0], pixels / 255.0 * 2 - 1, atol=1e-6)
 
@@ -28,7 +28,7 @@ def test_read_idx_any_dimensions(tmp_path):
 
 def test_cifar_batches_in_chw_order(tmp_path):
     rows = write_cifar(tmp_path, per_batch=3)
-    images = readers.cifar_images(tmp_path)
+    images = readers.cifar(tmp_path)[0]
     assert images.shape == (15, 3, 32, 32)
     expected = rows.reshape(15, 3, 32, 32)[4, 1, 5, 7] / 255.0 * 2 - 1  # channel 1 = the second 1024 bytes
     assert images[4, 1, 5, 7] == pytest.approx(expected, abs=1e-6)
@@ -58,7 +58,7 @@ def test_each_idx_error_names_the_file_what_is_wrong_and_the_fix(tmp_path, name,
     write_mnist(tmp_path, n=4)
     (tmp_path / name).write_bytes(content)
     with pytest.raises(readers.DataError) as error:
-        readers.mnist_images(tmp_path)
+        readers.mnist(tmp_path)[0]
     text = str(error.value)
     assert re.search(message, text), text
     assert text.startswith(str(tmp_path)) and "\n" not in text
@@ -69,19 +69,19 @@ def test_each_idx_error_names_the_file_what_is_wrong_and_the_fix(tmp_path, name,
 def test_missing_and_unreadable_idx_files(tmp_path):
     with pytest.raises(readers.DataError, match=r"train-images-idx3-ubyte not found \(nor train-images-idx3-ubyte"
                                                 r".gz\); fetch it with: bash data/get_mnist_data.sh --dest"):
-        readers.mnist_images(tmp_path)
+        readers.mnist(tmp_path)[0]
     write_mnist(tmp_path, n=4, gz=True)
     path = tmp_path / "train-images-idx3-ubyte.gz"
     path.write_bytes(path.read_bytes()[:-20])  # a .gz cut short
     with pytest.raises(readers.DataError, match="train-images-idx3-ubyte.gz is unreadable"):
-        readers.mnist_images(tmp_path)
+        readers.mnist(tmp_path)[0]
 
 
 def test_the_fix_command_follows_the_data_set_and_its_folder(tmp_path):
     assert readers.fetch_command("mnist", "data/mnist_data") == "bash data/get_mnist_data.sh"
     assert readers.fetch_command("cifar", "elsewhere") == "bash data/get_cifar_data.sh --dest elsewhere"
     with pytest.raises(readers.DataError, match="fetch it with: bash data/get_fashion_mnist_data.sh --dest"):
-        readers.mnist_images(tmp_path, "fashion_mnist")
+        readers.mnist(tmp_path, "fashion_mnist")[0]
 
 
 def test_away_from_the_repository_the_fix_command_is_one_that_runs_there(tmp_path, monkeypatch):
@@ -90,10 +90,10 @@ def test_away_from_the_repository_the_fix_command_is_one_that_runs_there(tmp_pat
     assert command.endswith(" -m paddle_gan.download mnist --dest data/mnist_data")
     where = re.escape(f"(data_dir is taken from the working directory, {tmp_path})")
     with pytest.raises(readers.DataError, match=where):
-        readers.mnist_images("data/mnist_data")
+        readers.mnist("data/mnist_data")[0]
     (tmp_path / "data" / "mnist_data" / "train-images-idx3-ubyte").mkdir(parents=True)
     with pytest.raises(readers.DataError, match="train-images-idx3-ubyte is not a file"):
-        readers.mnist_images("data/mnist_data")
+        readers.mnist("data/mnist_data")[0]
 
 
 def pickled(value):
@@ -118,7 +118,7 @@ def test_each_cifar_error_names_the_file_what_is_wrong_and_the_fix(tmp_path, con
     write_cifar(tmp_path, per_batch=3)
     (tmp_path / "data_batch_3").write_bytes(content)
     with pytest.raises(readers.DataError) as error:
-        readers.cifar_images(tmp_path)
+        readers.cifar(tmp_path)[0]
     text = str(error.value)
     assert re.search(message, text), text
     assert text.endswith(f"fetch it again with: bash data/get_cifar_data.sh --dest {tmp_path}") and "\n" not in text
@@ -128,7 +128,7 @@ def test_missing_cifar_batch(tmp_path):
     write_cifar(tmp_path, per_batch=3)
     (tmp_path / "data_batch_3").unlink()
     with pytest.raises(readers.DataError, match="data_batch_3 not found; fetch CIFAR-10 with: bash data/get_cifar"):
-        readers.cifar_images(tmp_path)
+        readers.cifar(tmp_path)[0]
 
 
 def test_uniform_data_in_unit_square_and_seeded():
@@ -140,64 +140,93 @@ def test_uniform_data_in_unit_square_and_seeded():
 
 
 def test_shuffled_batches_shuffle_each_pass_and_cover_the_data():
-    data = np.arange(20, dtype=np.float32)
+    data = {"img": np.arange(20, dtype=np.float32), "img_label": np.arange(20) % 10}
     batches = readers.ShuffledBatches(data, 6, seed=0)
-    first, second = [next(batches) for _ in range(3)], [next(batches) for _ in range(3)]
+    first, second = [next(batches)["img"] for _ in range(3)], [next(batches)["img"] for _ in range(3)]
     assert [len(b) for b in first] == [6, 6, 6]  # the partial batch is dropped
     assert len(set(np.concatenate(first).tolist())) == 18
     assert not np.array_equal(np.concatenate(first), np.concatenate(second))
     again = readers.ShuffledBatches(data, 6, seed=0)
-    np.testing.assert_array_equal(np.concatenate([next(again) for _ in range(3)]), np.concatenate(first))
+    batch = next(again)
+    np.testing.assert_array_equal(batch["img"], first[0])
+    np.testing.assert_array_equal(batch["img_label"], batch["img"].astype(int) % 10)  # labels stay with their images
 
 
 def test_shuffled_batches_refuse_data_smaller_than_a_batch():
     with pytest.raises(readers.DataError, match="fewer than one batch"):
-        readers.ShuffledBatches(np.zeros((3, 2)), 8, seed=0)
+        readers.ShuffledBatches({"img": np.zeros((3, 2))}, 8, seed=0)
 
 
 @pytest.mark.parametrize("stop_after", [0, 2, 3, 7])  # before any batch, mid-pass, at a pass boundary, later
 def test_restored_streams_continue_exactly(stop_after):
-    data = np.arange(20, dtype=np.float32)
-    streams = readers.ShuffledBatches(data, 6, seed=4), readers.NoiseBatches("normal", 5, 3, seed=4)
+    data = {"img": np.arange(20, dtype=np.float32)}
+    streams = readers.ShuffledBatches(data, 6, seed=4), readers.NoiseBatches("normal", 5, 3, seed=4, num_classes=10)
     for _ in range(stop_after):
         [next(s) for s in streams]
     states = [s.state() for s in streams]
     expected = [[next(s) for _ in range(8)] for s in streams]
 
-    fresh = readers.ShuffledBatches(data, 6, seed=99), readers.NoiseBatches("normal", 5, 3, seed=99)
+    fresh = readers.ShuffledBatches(data, 6, seed=99), readers.NoiseBatches("normal", 5, 3, seed=99, num_classes=10)
     for stream, state, want in zip(fresh, states, expected):
         stream.restore(state)
-        np.testing.assert_array_equal(np.stack([next(stream) for _ in range(8)]), np.stack(want))
+        for got, batch in zip([next(stream) for _ in range(8)], want):
+            assert got.keys() == batch.keys()
+            for name in batch:
+                np.testing.assert_array_equal(got[name], batch[name])
 
 
 @pytest.mark.parametrize("kind", ["normal", "uniform"])
 def test_noise_shape_distribution_and_seed(kind):
     stream = readers.NoiseBatches(kind, 500, 10, seed=5)
-    z = np.concatenate([next(stream) for _ in range(4)])
+    z = np.concatenate([next(stream)["z"] for _ in range(4)])
     assert z.shape == (2000, 10) and z.dtype == np.float32
     if kind == "normal":
         assert abs(z.mean()) < 0.03 and abs(z.std() - 1) < 0.03
     else:
         assert z.min() >= -1 and z.max() < 1 and abs(z.std() - 2 / np.sqrt(12)) < 0.02
-    np.testing.assert_array_equal(next(readers.NoiseBatches(kind, 500, 10, seed=5)), z[:500])
-    assert not np.array_equal(next(readers.NoiseBatches(kind, 500, 10, seed=6)), z[:500])
+    np.testing.assert_array_equal(next(readers.NoiseBatches(kind, 500, 10, seed=5))["z"], z[:500])
+    assert not np.array_equal(next(readers.NoiseBatches(kind, 500, 10, seed=6))["z"], z[:500])
+
+
+def test_conditional_noise_asks_for_every_class_alike():
+    labels = next(readers.NoiseBatches("normal", 5000, 4, seed=5, num_classes=10))["label"]
+    assert labels.dtype == np.int64
+    counts = np.bincount(labels, minlength=11)
+    assert counts[10] == 0 and counts[:10].min() > 400  # 0 to 9, each about 500 of 5000: 9 is drawn too
+    assert "label" not in next(readers.NoiseBatches("normal", 5, 4, seed=5))  # unconditional: z alone
 
 
 def test_real_batches_follow_the_config(tmp_path):
     write_mnist(tmp_path, n=20)
     batch = next(readers.real_batches(tiny_config("mnist", data_dir=str(tmp_path))))
-    assert batch.shape == (8, 1, 28, 28)
+    assert list(batch) == ["img"] and batch["img"].shape == (8, 1, 28, 28)
     batch = next(readers.real_batches(tiny_config("fashion_mnist", data_dir=str(tmp_path))))
-    assert batch.shape == (8, 1, 28, 28)
+    assert batch["img"].shape == (8, 1, 28, 28)
     batch = next(readers.real_batches(tiny_config("uniform")))
-    assert batch.shape == (8, 2)
+    assert batch["img"].shape == (8, 2)
+
+
+def test_conditional_real_batches_carry_each_images_own_label(tmp_path):
+    write_mnist(tmp_path, n=20)
+    images, labels = readers.mnist(tmp_path)
+    batch = next(readers.real_batches(tiny_config("mnist", data_dir=str(tmp_path), conditional=True)))
+    assert batch["img_label"].dtype == np.int64 and batch["img_label"].shape == (8,)
+    for image, label in zip(batch["img"], batch["img_label"]):
+        [row] = np.flatnonzero((images == image).all(axis=(1, 2, 3)))
+        assert labels[row] == label
+
+
+def test_cifar_labels_are_read_with_the_images(tmp_path):
+    write_cifar(tmp_path)
+    images, labels = readers.cifar(tmp_path)
+    assert len(labels) == len(images) == 30 and labels.tolist()[:6] == list(range(6))
 
 
 def test_a_stream_restored_with_a_larger_batch_starts_a_new_pass_rather_than_run_short():
-    data = np.arange(20, dtype=np.float32)
+    data = {"img": np.arange(20, dtype=np.float32)}
     small = readers.ShuffledBatches(data, 4, seed=1)
     [next(small) for _ in range(4)]  # 4 of 5 batches read
     large = readers.ShuffledBatches(data, 10, seed=1)  # 2 batches a pass: the saved position is past its end
     large.restore(small.state())
-    batch = next(large)
+    batch = next(large)["img"]
     assert len(batch) == 10 and len(set(batch.tolist())) == 10

@@ -39,6 +39,8 @@ CASES = {
     "uniform strike": dict(dataset="uniform", iters_per_pass=7, batch_size=16),
     "mnist alternate": dict(dataset="mnist", iters_per_pass=3, schedule="alternate"),
     "mnist kstep": dict(dataset="mnist", iters_per_pass=3, schedule="kstep", d_steps=2, g_steps=1),
+    "mnist conditional, averaged": dict(dataset="mnist", iters_per_pass=3, schedule="kstep", g_steps=2,
+                                        conditional=True, ema_decay=0.999),
 }
 
 
@@ -106,8 +108,8 @@ def test_nan_stops_the_run_and_keeps_the_last_good_checkpoint(tmp_path, monkeypa
     good = tmp_path / "mnist_params" / "pass-00000"
     saved = good.joinpath(checkpoint.PARAMS_FILE).read_bytes()
     if poison == "nan data":
-        real_images = readers.mnist_images
-        monkeypatch.setattr(readers, "mnist_images", lambda *args: real_images(*args) * np.float32("nan"))
+        mnist = readers.mnist
+        monkeypatch.setattr(readers, "mnist", lambda *args: (mnist(*args)[0] * np.float32("nan"), mnist(*args)[1]))
         poison = {}
     with pytest.raises(Diverged, match=message):
         train(updated(config, {"num_passes": 2, **poison}), tmp_path, resume=good)

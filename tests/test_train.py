@@ -10,9 +10,10 @@ import pytest
 from conftest import tiny_config, write_mnist
 from matplotlib.image import imread
 
+from paddle_gan.download import idx_bytes
 from paddle_gan.generate import sample
 from paddle_gan.programs import build_programs
-from paddle_gan.readers import picture_noise
+from paddle_gan.readers import MNIST_FILES, noise, picture_noise
 from paddle_gan.schedules import D_STEP, Strike
 from paddle_gan.train import train
 
@@ -50,6 +51,33 @@ def test_uniform_run_moves_samples_toward_the_unit_square(tmp_path):
     inside = lambda p: np.mean(np.all((p >= 0) & (p <= 1), axis=1))  # noqa: E731
     assert inside(after) > inside(before)
     assert (tmp_path / "uniform_samples" / "train_pass1.png").is_file()
+
+
+def write_bright_and_dark(folder, n=64, seed=0):
+    """A two-class MNIST-like set anyone can tell apart: class 0 dark images, class 1 bright ones."""
+    folder.mkdir(parents=True, exist_ok=True)
+    rng = np.random.default_rng(seed)
+    labels = (np.arange(n) % 2).astype(np.uint8)
+    images = np.where(labels[:, None, None] == 1, rng.integers(200, 256, (n, 28, 28)),
+                      rng.integers(0, 56, (n, 28, 28))).astype(np.uint8)
+    for name, array in zip(MNIST_FILES["train"], (images, labels)):
+        (folder / name).write_bytes(idx_bytes(array))
+    return folder
+
+
+@pytest.mark.slow
+def test_a_short_conditional_run_draws_the_class_asked_for(tmp_path):
+    # 100 iterations at a high rate: on 3 seeds the bright class came out 0.3 to 0.9 brighter on average (in [-1, 1])
+    # than the dark one from the same noise; before training the label makes no visible difference.
+    config = tiny_config("mnist", data_dir=str(write_bright_and_dark(tmp_path / "data")), conditional=True,
+                         batch_size=16, iters_per_pass=100, log_every=1000, schedule="alternate", lr=4e-3,
+                         ema_decay=0.0, seed=2)
+    exe, programs, scope = train(config, tmp_path)
+    z = noise(config, 32, seed=5)
+    dark = sample(exe, programs, scope, z, labels=np.zeros(32, np.int64))
+    bright = sample(exe, programs, scope, z, labels=np.ones(32, np.int64))
+    assert bright.mean() - dark.mean() > 0.3
+    assert np.mean(bright.mean(axis=(1, 2, 3)) > dark.mean(axis=(1, 2, 3))) > 0.9  # nearly every noise vector
 
 
 def test_image_run_writes_grid_params_and_losses(tmp_path):
