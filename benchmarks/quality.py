@@ -76,7 +76,8 @@ def checkpoint_seconds(path, started):
 def score_run(dataset, out, n):
     """Score every checkpoint in out/run; returns (floor, points)."""
     started = json.loads((out / STARTED_FILE).read_text())["time"]
-    folders = checkpoint.list_checkpoints(out / "run" / f"{dataset}_params")
+    folders = [folder for params in sorted((out / "run").glob("*_params"))  # {d}_params, or {d}_cgan_params
+               for folder in checkpoint.list_checkpoints(params)]
     if not folders:
         raise SystemExit(f"no checkpoint in {out / 'run'}: the run stopped before its first one; see {out / 'train.log'}")
     config = checkpoint.saved_config(folders[0])
@@ -87,12 +88,15 @@ def score_run(dataset, out, n):
     for folder in folders:
         exe, programs, scope, config = load_generator(folder)
         seconds = checkpoint_seconds(folder, started)
-        samples = sample(exe, programs, scope, readers.evaluation_noise(config, n), config["batch_size"])
-        metrics = evaluate.evaluate_samples(dataset, samples, config["data_dir"])
+        labels = readers.balanced_labels(config, n)  # a conditional generator draws every class alike
+        samples = sample(exe, programs, scope, readers.evaluation_noise(config, n), config["batch_size"], labels)
+        metrics = evaluate.evaluate_samples(dataset, samples, config["data_dir"], labels=labels)
         meta = checkpoint.read_meta(folder)
+        kept = evaluate.summary_keys(config) + (("label_accuracy_per_class",) if config["conditional"] else ())
         points.append({"checkpoint": folder.name, "iteration": meta["iteration"], "seconds": round(seconds, 1),
-                       **{k: metrics[k] for k in evaluate.SUMMARY[dataset]}})
-        picture = sample(exe, programs, scope, readers.picture_noise(config))  # the trainer's own picture noise
+                       **{k: metrics[k] for k in kept}})
+        # the trainer's own picture noise (and a class a row, for a conditional generator)
+        picture = sample(exe, programs, scope, readers.picture_noise(config), labels=readers.picture_labels(config))
         plots.save_samples(picture, out / "grids" / f"{seconds / 60:05.1f}min-iter{meta['iteration']}.png",
                            f"{seconds / 60:.1f} min, iteration {meta['iteration']}")
         print(f"{seconds / 60:6.1f} min  iteration {meta['iteration']:6d}  {evaluate.summary_line(metrics)}",

@@ -32,10 +32,13 @@ def test_notebook_runs_and_trains_what_train_trains(tmp_path):
                             resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute(env=env)
 
     pictures = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
-    assert len(pictures) == 1 + 2 + 1 + 1  # real data, one grid per pass, the loss curve, the generated grid
+    # real data, one grid per pass, the loss curve, the generated grid, the conditional run's class-per-row grid
+    assert len(pictures) == 1 + 2 + 1 + 1 + 1
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert f"paddle {paddle.__version__} | paddle_gan" in text  # the kernel ran this environment's Paddle
     assert "D(x) = " in text and "生成的图片: (64, 1, 28, 28)" in text
+    assert "条件 GAN 的网格: (100, 1, 28, 28)" in text
+    assert (tmp_path / "nb" / "mnist_cgan_params" / "pass-00001").is_dir()  # the conditional run's checkpoint
 
     # The same config through train(): the notebook's checkpoint must hold the same weights, bit for bit on CPU.
     config = tiny_config("mnist", data_dir=str(data), num_passes=2, iters_per_pass=3, batch_size=8, seed=7,
