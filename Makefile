@@ -9,6 +9,8 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 # The CUDA build when nvidia-smi sees a GPU, else the CPU build.
 PADDLE ?= $(shell nvidia-smi -L >/dev/null 2>&1 && echo paddlepaddle-gpu || echo paddlepaddle)
+# paddle2onnx 2.x (the ONNX tests) refuses Paddle 2 as it loads; its last 1.x, 1.3.1, converts Paddle 2 models.
+PADDLE2ONNX ?= $(if $(filter paddlepaddle==2.% paddlepaddle-gpu==2.%,$(PADDLE)),paddle2onnx<2,paddle2onnx)
 MNIST := data/mnist_data/train-images-idx3-ubyte
 
 .PHONY: install run test data clean-venv
@@ -18,7 +20,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --upgrade --quiet pip
-	$(PY) -m pip install --quiet -e ".[test]" "$(PADDLE)"
+	$(PY) -m pip install --quiet -e ".[test]" "$(PADDLE)" "$(PADDLE2ONNX)"
 	$(PY) -c "import paddle, numpy; print('paddle', paddle.__version__, 'numpy', numpy.__version__)"
 	touch $@
 

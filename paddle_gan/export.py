@@ -15,6 +15,7 @@ import argparse
 import json
 import sys
 import tempfile
+from importlib.metadata import version
 from pathlib import Path
 
 import paddle
@@ -71,6 +72,9 @@ def import_paddle2onnx():
     except ImportError as e:
         raise UserError(f"--format onnx needs paddle2onnx ({e}): pip install paddle2onnx, or pip install -e .[onnx]") \
             from None
+    except ValueError:  # paddle2onnx 2.x refuses Paddle 2 as it loads; its 1.x converts Paddle 2's models
+        raise UserError(f"paddle2onnx {version('paddle2onnx')} needs Paddle 3, and this is Paddle {paddle.__version__}: "
+                        "pip install 'paddle2onnx<2' (1.3.1 converts Paddle 2 models)") from None
     return paddle2onnx
 
 

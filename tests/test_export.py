@@ -9,6 +9,7 @@ import pytest
 from conftest import tiny_config, write_labelled, write_mnist
 
 from paddle_gan import export, readers
+from paddle_gan.errors import UserError
 from paddle_gan.generate import load_generator, sample
 from paddle_gan.train import train
 
@@ -74,8 +75,12 @@ def test_exported_conditional_generator_takes_the_label_and_matches_generate(tmp
 
 
 def onnxruntime_or_skip():
-    """onnxruntime, when paddle2onnx can convert under this Paddle; else the test is skipped, saying why."""
-    pytest.importorskip("paddle2onnx", reason="paddle2onnx is not installed (pip install -e .[onnx])")
+    """onnxruntime, when paddle2onnx can convert under this Paddle; else the test is skipped, saying why (e.g.
+    paddle2onnx 2.x beside Paddle 2.6: `make install` picks 1.3.1 there)."""
+    try:
+        export.import_paddle2onnx()
+    except UserError as e:
+        pytest.skip(str(e))
     return pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install -e .[test])")
 
 
@@ -119,6 +124,19 @@ def test_onnx_export_without_paddle2onnx_says_what_to_install(tmp_path, monkeypa
     assert len(err) == 1 and err[0].startswith("error: --format onnx needs paddle2onnx"), err
     assert err[0].endswith("pip install paddle2onnx, or pip install -e .[onnx]")
     assert not (tmp_path / "exported").exists()  # refused before any work
+
+
+def test_a_paddle2onnx_that_refuses_this_paddle_is_one_line_too(tmp_path, monkeypatch):
+    """paddle2onnx 2.x raises ValueError as it loads beside Paddle 2.6: the error names the version to install."""
+    (tmp_path / "paddle2onnx").mkdir()
+    (tmp_path / "paddle2onnx" / "__init__.py").write_text('raise ValueError("The paddlepaddle version should not be '
+                                                          'less than 3.0.0.dev20250426")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "paddle2onnx", raising=False)
+    monkeypatch.setattr(export, "version", lambda name: "2.1.0")
+    with pytest.raises(UserError, match=r"^paddle2onnx 2\.1\.0 needs Paddle 3, and this is Paddle .*: "
+                                        r"pip install 'paddle2onnx<2'"):
+        export.import_paddle2onnx()
 
 
 def test_export_of_a_folder_that_is_no_checkpoint_fails_clearly(tmp_path):
