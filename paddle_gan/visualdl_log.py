@@ -1,4 +1,6 @@
-"""`--visualdl DIR`: training curves and sample pictures for VisualDL, Paddle's dashboard (`visualdl --logdir DIR`).
+"""`--visualdl DIR`: training curves and sample pictures for VisualDL, Paddle's dashboard
+(`visualdl --logdir DIR --language en`: without a language, VisualDL 2.5.3 answers HTTP 500 to browsers that prefer
+any other than English or Chinese).
 
 Logged: the four losses and D's mean outputs D(x), D(G(z)) every `log_every` iterations (step = iteration), and
 each pass the learning rates and the fixed-noise sample picture (step = pass). VisualDL is an optional extra

@@ -1,6 +1,10 @@
-"""Shared test helpers: tiny configs and small data sets written by the tests themselves."""
+"""Shared test helpers: tiny configs and small data sets written by the tests themselves, and a headless browser."""
 import gzip
+import os
 import pickle
+import shutil
+import socket
+import time
 
 import paddle_gan  # noqa: F401,I001  first: it sets Paddle's environment (logs, MKL path) before Paddle loads
 
@@ -102,3 +106,54 @@ def restore(scope, values):
 
 __all__ = ["DEFAULTS", "tiny_config", "write_mnist", "write_cifar", "write_labelled", "setup", "snapshot",
            "restore"]
+
+
+def needs(reason):
+    """Skip a test whose tool is missing (Chromium, its driver), with the reason; in CI, whose .ci/run installs
+    them, fail it instead, so that a browser test never passes there by not running."""
+    if os.environ.get("CI"):
+        pytest.fail(reason)
+    pytest.skip(reason)
+
+
+@pytest.fixture
+def browser(monkeypatch):
+    """Headless Chromium under Selenium, asking for pages in French: a language VisualDL has no pages for, which is
+    what broke its dashboard (HTTP 500) unless it is started with --language."""
+    try:
+        from selenium import webdriver
+        from selenium.webdriver.chrome.service import Service
+    except ImportError:
+        needs("selenium is not installed (pip install -e .[test])")
+    chromium, driver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and driver):
+        needs("Chromium and its driver are not installed (apt-get install chromium chromium-driver)")
+    monkeypatch.setenv("SE_AVOID_STATS", "true")  # Selenium Manager would otherwise post usage statistics
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--window-size=1400,1000"):  # no sandbox: root, in CI
+        options.add_argument(flag)
+    options.add_experimental_option("prefs", {"intl.accept_languages": "fr"})
+    session = webdriver.Chrome(options=options, service=Service(driver))
+    yield session
+    session.quit()
+
+
+def free_port():
+    """A TCP port nothing listens on now, for a server a test starts."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def wait_for_port(port, process, timeout=60):
+    """Wait until a server started as `process` accepts connections on `port`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        assert process.poll() is None, f"the server exited with code {process.returncode}"
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return
+        except OSError:
+            time.sleep(0.3)
+    raise AssertionError(f"nothing listened on port {port} after {timeout} s")

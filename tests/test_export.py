@@ -9,6 +9,7 @@ import pytest
 from conftest import tiny_config, write_labelled, write_mnist
 
 from paddle_gan import export, readers
+from paddle_gan.errors import UserError
 from paddle_gan.generate import load_generator, sample
 from paddle_gan.train import train
 
@@ -16,10 +17,17 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def run_predictor(out_dir, z):
+    return predict(out_dir, {"z": z})
+
+
+def predict(out_dir, feed):
+    """What Paddle Inference draws from the exported generator in `out_dir` for the inputs `feed`."""
     predictor = export.predictor(out_dir)
-    handle = predictor.get_input_handle(predictor.get_input_names()[0])
-    handle.reshape(z.shape)
-    handle.copy_from_cpu(z)
+    assert predictor.get_input_names() == list(feed)
+    for name, value in feed.items():
+        handle = predictor.get_input_handle(name)
+        handle.reshape(value.shape)
+        handle.copy_from_cpu(value)
     predictor.run()
     return predictor.get_output_handle(predictor.get_output_names()[0]).copy_to_cpu()
 
@@ -64,6 +72,71 @@ def test_exported_conditional_generator_takes_the_label_and_matches_generate(tmp
     expected = sample(*load_generator(model_dir)[:3], z, labels=labels)
     np.testing.assert_allclose(drawn, expected, rtol=1e-5, atol=1e-6)
     assert not np.allclose(expected, sample(*load_generator(model_dir)[:3], z, labels=labels[::-1]), atol=1e-4)
+
+
+def onnxruntime_or_skip():
+    """onnxruntime, when paddle2onnx can convert under this Paddle; else the test is skipped, saying why (e.g.
+    paddle2onnx 2.x beside Paddle 2.6: `make install` picks 1.3.1 there)."""
+    try:
+        export.import_paddle2onnx()
+    except UserError as e:
+        pytest.skip(str(e))
+    return pytest.importorskip("onnxruntime", reason="onnxruntime is not installed (pip install -e .[test])")
+
+
+@pytest.mark.parametrize("conditional", [False, True])
+def test_onnx_export_draws_what_the_paddle_inference_export_draws(tmp_path, conditional):
+    onnxruntime = onnxruntime_or_skip()
+    if conditional:
+        write_labelled(tmp_path / "data")
+    else:
+        write_mnist(tmp_path / "data", n=16)
+    config = tiny_config("mnist", data_dir=str(tmp_path / "data"), conditional=conditional)
+    train(config, tmp_path)
+    out = tmp_path / "exported"
+    result = subprocess.run([sys.executable, "-m", "paddle_gan.export", "--model_dir",
+                             str(tmp_path / config["params_dir"] / "pass-00000"), "--out", str(out),
+                             "--format", "onnx"], capture_output=True, text=True,
+                            env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 0, result.stderr
+    assert f"and {out / 'generator.onnx'}" in result.stdout
+
+    feed = {"z": readers.noise(config, 19, seed=3)}  # not the batch size: any number of rows
+    if conditional:
+        feed["label"] = np.arange(19, dtype=np.int64) % 10
+    session = onnxruntime.InferenceSession(str(out / "generator.onnx"), providers=["CPUExecutionProvider"])
+    assert [i.name for i in session.get_inputs()] == list(feed)
+    drawn = session.run(None, feed)[0]
+    assert drawn.shape == (19, 1, 28, 28) and np.abs(drawn).max() <= 1
+    np.testing.assert_allclose(drawn, predict(out, feed), rtol=0, atol=1e-4)
+    if conditional:  # the label reaches the picture
+        assert not np.allclose(drawn, session.run(None, dict(feed, label=feed["label"][::-1]))[0], atol=1e-4)
+
+
+def test_onnx_export_without_paddle2onnx_says_what_to_install(tmp_path, monkeypatch, capsys):
+    config = tiny_config("uniform")
+    train(config, tmp_path)
+    monkeypatch.setitem(sys.modules, "paddle2onnx", None)  # what `import paddle2onnx` meets when it is not installed
+    capsys.readouterr()
+    assert export.main(["--model_dir", str(tmp_path / "uniform_params" / "pass-00000"), "--out",
+                        str(tmp_path / "exported"), "--format", "onnx"]) == 2
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 1 and err[0].startswith("error: --format onnx needs paddle2onnx"), err
+    assert err[0].endswith("pip install paddle2onnx, or pip install -e .[onnx]")
+    assert not (tmp_path / "exported").exists()  # refused before any work
+
+
+def test_a_paddle2onnx_that_refuses_this_paddle_is_one_line_too(tmp_path, monkeypatch):
+    """paddle2onnx 2.x raises ValueError as it loads beside Paddle 2.6: the error names the version to install."""
+    (tmp_path / "paddle2onnx").mkdir()
+    (tmp_path / "paddle2onnx" / "__init__.py").write_text('raise ValueError("The paddlepaddle version should not be '
+                                                          'less than 3.0.0.dev20250426")\n')
+    monkeypatch.syspath_prepend(str(tmp_path))
+    monkeypatch.delitem(sys.modules, "paddle2onnx", raising=False)
+    monkeypatch.setattr(export, "version", lambda name: "2.1.0")
+    with pytest.raises(UserError, match=r"^paddle2onnx 2\.1\.0 needs Paddle 3, and this is Paddle .*: "
+                                        r"pip install 'paddle2onnx<2'"):
+        export.import_paddle2onnx()
 
 
 def test_export_of_a_folder_that_is_no_checkpoint_fails_clearly(tmp_path):

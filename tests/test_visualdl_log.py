@@ -1,9 +1,11 @@
 """--visualdl: the records VisualDL would show can be read back; without VisualDL, one line says what to install."""
 import csv
+import subprocess
 import sys
+from pathlib import Path
 
 import pytest
-from conftest import tiny_config
+from conftest import free_port, tiny_config, wait_for_port
 
 from paddle_gan import train as train_module
 from paddle_gan.config import ConfigError
@@ -65,3 +67,42 @@ def test_without_visualdl_one_line_says_what_to_install(tmp_path, monkeypatch, c
                               "--output_dir", str(tmp_path), "--visualdl", str(tmp_path / "vdl")]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("error: --visualdl needs VisualDL")
+
+
+# How many pixels of each chart on the page have the run's colour (blue): the curve, not the grey axes and text.
+CURVE_PIXELS = """return Array.from(document.querySelectorAll("canvas")).map(canvas => {
+    const rgba = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height).data;
+    let n = 0;
+    for (let i = 0; i < rgba.length; i += 4) if (rgba[i + 2] > 150 && rgba[i] < 120 && rgba[i + 3] > 100) n++;
+    return n;
+});"""
+
+
+@pytest.mark.slow
+def test_the_dashboard_shows_the_loss_curves_in_a_browser(tmp_path, browser):
+    """The README's command, `visualdl --logdir DIR --language en`, serves a scalars page on which Chromium draws
+    the four loss curves, whatever language the browser asks for."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+    pytest.importorskip("visualdl", reason="VisualDL is not installed (pip install -e .[vis])")
+    train(tiny_config("uniform", iters_per_pass=6, num_passes=1, log_every=1), tmp_path / "out",
+          visualdl=tmp_path / "vdl")
+    port = free_port()
+    visualdl = Path(sys.executable).with_name("visualdl")
+    server = subprocess.Popen([str(visualdl), "--logdir", str(tmp_path / "vdl"), "--language", "en", "--host",
+                               "127.0.0.1", "--port", str(port), "--disable-telemetry"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_for_port(port, server)
+        browser.get(f"http://127.0.0.1:{port}/app/scalar")
+        assert "500" not in browser.title  # what VisualDL 2.5.3 serves for French without --language
+        wait = WebDriverWait(browser, 30)
+        wait.until(lambda b: b.title == "Scalars - VisualDL")
+        # the tag groups with their numbers of charts; a chart's title is drawn in its canvas, not in the page
+        wait.until(lambda b: "D2loss4lr2" in b.execute_script("return document.body.textContent"))
+        browser.find_element(By.XPATH, "//h3[normalize-space(text())='loss']").click()  # at first only D is open
+        wait.until(lambda b: len(b.find_elements(By.TAG_NAME, "canvas")) == 6)  # 2 of D, 4 losses
+        wait.until(lambda b: min(b.execute_script(CURVE_PIXELS)) > 100)  # each has a curve drawn in it
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
