@@ -36,7 +36,7 @@ def test_fashion_mnist_is_the_mnist_config_on_other_data():
 @pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])
 def test_the_cgan_configs_are_the_default_with_labels(dataset):
     default, cgan = load_config(conf_path(dataset)), load_config(conf_path(dataset + "_cgan"))
-    assert {key for key in default if default[key] != cgan[key]} == {"conditional", "samples_dir", "params_dir"}
+    assert {key for key in default if default[key] != cgan[key]} == {"conditional", "lr", "samples_dir", "params_dir"}
     assert cgan["conditional"] is True
 
 
