@@ -157,3 +157,15 @@ def wait_for_port(port, process, timeout=60):
         except OSError:
             time.sleep(0.3)
     raise AssertionError(f"nothing listened on port {port} after {timeout} s")
+
+
+def mnist_checkpoint(tmp_path, conditional=False):
+    """A tiny MNIST checkpoint (one pass of three iterations) trained under `tmp_path`; returns its folder."""
+    from paddle_gan.train import train  # here, not at the top: conftest must import paddle_gan first
+    if conditional:
+        write_labelled(tmp_path / "data")
+    else:
+        write_mnist(tmp_path / "data", n=16)
+    config = tiny_config("mnist", data_dir=str(tmp_path / "data"), conditional=conditional)
+    train(config, tmp_path)
+    return tmp_path / config["params_dir"] / "pass-00000"

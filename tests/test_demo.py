@@ -7,7 +7,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
-from conftest import needs, tiny_config, write_labelled, write_mnist
+from conftest import mnist_checkpoint, needs, tiny_config
 
 from paddle_gan import demo, export
 from paddle_gan.errors import UserError
@@ -21,17 +21,6 @@ const rgba = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.hei
 let low = 255, high = 0;
 for (let i = 0; i < rgba.length; i += 4) { low = Math.min(low, rgba[i]); high = Math.max(high, rgba[i]); }
 return [canvas.width, canvas.height, low, high, canvas.toDataURL()];"""
-
-
-def checkpoint(tmp_path, conditional=False):
-    """A tiny MNIST checkpoint, one pass of three iterations."""
-    if conditional:
-        write_labelled(tmp_path / "data")
-    else:
-        write_mnist(tmp_path / "data", n=16)
-    config = tiny_config("mnist", data_dir=str(tmp_path / "data"), conditional=conditional)
-    train(config, tmp_path)
-    return tmp_path / config["params_dir"] / "pass-00000"
 
 
 def page_tools_or_skip():
@@ -79,7 +68,7 @@ def wait_for_drawing(browser, n):
 @pytest.mark.slow
 def test_the_page_draws_digits_and_new_noise_and_the_walk_redraw_them(tmp_path, browser):
     page_tools_or_skip()
-    model_dir = checkpoint(tmp_path)
+    model_dir = mnist_checkpoint(tmp_path)
     with served(model_dir, tmp_path) as address:
         browser.get(address)
         width, height, low, high, first = wait_for_drawing(browser, 1)
@@ -101,7 +90,7 @@ def test_the_page_draws_digits_and_new_noise_and_the_walk_redraw_them(tmp_path, 
 def test_a_conditional_generator_gets_a_class_picker(tmp_path, browser):
     from selenium.webdriver.support.ui import Select
     page_tools_or_skip()
-    with served(checkpoint(tmp_path, conditional=True), tmp_path) as address:
+    with served(mnist_checkpoint(tmp_path, conditional=True), tmp_path) as address:
         browser.get(address)
         width, height, low, high, rows = wait_for_drawing(browser, 1)
         assert (width, height) == (10 * 28, 10 * 28) and low < high  # a row per class, as the training pictures
@@ -134,7 +123,7 @@ def test_a_uniform_checkpoint_or_a_busy_port_is_one_line(tmp_path, monkeypatch, 
     with socket.socket() as busy:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
-        assert demo.main(["--model_dir", str(checkpoint(tmp_path / "mnist")),
+        assert demo.main(["--model_dir", str(mnist_checkpoint(tmp_path / "mnist")),
                           "--port", str(busy.getsockname()[1])]) == 2
     err = capsys.readouterr().err.splitlines()
     assert len(err) == 1 and err[0].startswith("error: cannot serve on 127.0.0.1:") and "choose another --port" in err[0]

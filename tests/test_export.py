@@ -6,9 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tiny_config, write_labelled, write_mnist
+from conftest import mnist_checkpoint, tiny_config, write_labelled, write_mnist
 
-from paddle_gan import export, readers
+from paddle_gan import checkpoint, export, readers
 from paddle_gan.errors import UserError
 from paddle_gan.generate import load_generator, sample
 from paddle_gan.train import train
@@ -87,20 +87,15 @@ def onnxruntime_or_skip():
 @pytest.mark.parametrize("conditional", [False, True])
 def test_onnx_export_draws_what_the_paddle_inference_export_draws(tmp_path, conditional):
     onnxruntime = onnxruntime_or_skip()
-    if conditional:
-        write_labelled(tmp_path / "data")
-    else:
-        write_mnist(tmp_path / "data", n=16)
-    config = tiny_config("mnist", data_dir=str(tmp_path / "data"), conditional=conditional)
-    train(config, tmp_path)
+    model_dir = mnist_checkpoint(tmp_path, conditional)
     out = tmp_path / "exported"
-    result = subprocess.run([sys.executable, "-m", "paddle_gan.export", "--model_dir",
-                             str(tmp_path / config["params_dir"] / "pass-00000"), "--out", str(out),
-                             "--format", "onnx"], capture_output=True, text=True,
+    result = subprocess.run([sys.executable, "-m", "paddle_gan.export", "--model_dir", str(model_dir), "--out",
+                             str(out), "--format", "onnx"], capture_output=True, text=True,
                             env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 0, result.stderr
     assert f"and {out / 'generator.onnx'}" in result.stdout
 
+    config = checkpoint.saved_config(model_dir)
     feed = {"z": readers.noise(config, 19, seed=3)}  # not the batch size: any number of rows
     if conditional:
         feed["label"] = np.arange(19, dtype=np.int64) % 10
