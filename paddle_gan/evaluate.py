@@ -52,9 +52,8 @@ def reference(dataset, data_dir, classifier_dir=CLASSIFIER_DIR, log=None):
     return _REFERENCES[key]
 
 
-def image_metrics(ref, images, labels=None):
-    """FID, IS, class histogram and precision/recall of (N, 1, 28, 28) images in [-1, 1] against `ref`; with
-    `labels` (the class each image was drawn as), the label accuracy too."""
+def checked_images(images):
+    """`images` as an array, if they are what image_metrics scores; else an EvaluateError saying what is wrong."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1:] != (1, 28, 28):
         raise EvaluateError(f"image samples must have shape (N, 1, 28, 28), got {images.shape}")
@@ -63,6 +62,13 @@ def image_metrics(ref, images, labels=None):
     if images.min() < -1.001 or images.max() > 1.001:
         raise EvaluateError(f"image samples must lie in [-1, 1] (the generator's tanh range), got "
                             f"[{images.min():.3g}, {images.max():.3g}]; scale uint8 pixels with x/255*2-1")
+    return images
+
+
+def image_metrics(ref, images, labels=None):
+    """FID, IS, class histogram and precision/recall of (N, 1, 28, 28) images in [-1, 1] against `ref`; with
+    `labels` (the class each image was drawn as), the label accuracy too."""
+    images = checked_images(images)
     features, probs = classify(ref["net"], images)
     counts = class_histogram(probs)
     score, score_std = inception_score(probs)
@@ -90,6 +96,7 @@ def evaluate_samples(dataset, samples, data_dir=None, classifier_dir=CLASSIFIER_
     data_dir = _data_dir(dataset, data_dir)
     if dataset == "uniform":
         return uniform_metrics(samples, seed)
+    samples = checked_images(samples)  # before the classifier, which may take minutes to train
     return {"dataset": dataset, **image_metrics(reference(dataset, data_dir, classifier_dir, log), samples, labels)}
 
 

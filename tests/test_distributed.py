@@ -253,16 +253,26 @@ def test_nproc_1_is_the_single_process_run(tmp_path):
     assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "direct" / name).read_bytes()
 
 
+SIGNAL_RUN = ("-d", "uniform", "--nproc", "2", "--num_passes", "2", "--iters_per_pass", "300", "--batch_size", "16",
+              "-o", "log_every=50", "-o", "num_samples=1000")
+
+
+@pytest.fixture(scope="module")
+def straight_spawned_run(tmp_path_factory):
+    """SIGNAL_RUN from start to end, once for both signals."""
+    folder = tmp_path_factory.mktemp("spawned")
+    straight = cli(*SIGNAL_RUN, "--output_dir", "straight", cwd=folder)
+    assert straight.wait(timeout=300) == 0, straight.stderr.read()
+    return folder / "straight"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_ctrl_c_to_a_spawned_run_checkpoints_once_and_its_resume_completes_the_same_run(tmp_path, signum, code):
-    args = ("-d", "uniform", "--nproc", "2", "--num_passes", "2", "--iters_per_pass", "600", "--batch_size", "16",
-            "-o", "log_every=100", "-o", "num_samples=1000")
-    straight = cli(*args, "--output_dir", "straight", cwd=tmp_path)
-    assert straight.wait(timeout=300) == 0, straight.stderr.read()
-    stopped = cli(*args, "--output_dir", "stopped", cwd=tmp_path)
+def test_ctrl_c_to_a_spawned_run_checkpoints_once_and_its_resume_completes_the_same_run(tmp_path, signum, code,
+                                                                                         straight_spawned_run):
+    stopped = cli(*SIGNAL_RUN, "--output_dir", "stopped", cwd=tmp_path)
     for line in stopped.stdout:  # wait until it is well into the first pass
-        if line.startswith("Pass 0, Batch 200"):
+        if line.startswith("Pass 0, Batch 100"):
             break
     stopped.send_signal(signum)  # to the process the user started: it passes the signal on, once
     out, err = stopped.communicate(timeout=120)
@@ -278,6 +288,6 @@ def test_ctrl_c_to_a_spawned_run_checkpoints_once_and_its_resume_completes_the_s
     assert resumed.returncode == 0, err
     for name in ("model.pdparams", "optimizer.pdopt"):
         path = Path("uniform_params") / "pass-00001" / name
-        assert (tmp_path / "straight" / path).read_bytes() == (tmp_path / "stopped" / path).read_bytes()
-    assert (tmp_path / "straight" / "uniform_samples" / "losses.csv").read_text() == \
+        assert (straight_spawned_run / path).read_bytes() == (tmp_path / "stopped" / path).read_bytes()
+    assert (straight_spawned_run / "uniform_samples" / "losses.csv").read_text() == \
         (tmp_path / "stopped" / "uniform_samples" / "losses.csv").read_text()

@@ -1,5 +1,6 @@
 """evaluate: the scores of real and collapsed samples, the command line, and the trainer's --eval_every_pass."""
 import json
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -10,7 +11,7 @@ import pytest
 from conftest import tiny_config
 
 from paddle_gan import evaluate, readers
-from paddle_gan.classifier import load_splits
+from paddle_gan.classifier import CLASSIFIER_DIR, load_classifier, load_splits
 from paddle_gan.config import ConfigError
 from paddle_gan.train import train
 
@@ -22,32 +23,42 @@ def run_evaluate(*args, cwd):
                           text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"}, timeout=300)
 
 
-def test_evaluate_samples_judges_real_and_collapsed_images_and_keeps_static_mode(labelled, tmp_path):
+@pytest.fixture(scope="module")
+def classifier_dir(labelled, tmp_path_factory):
+    """The classifier of `labelled`, trained once for this module (test_classifier.py tests the training and the
+    cache; here it is only the evaluator's instrument)."""
+    folder = tmp_path_factory.mktemp("classifier")
+    load_classifier("mnist", labelled, folder)
+    return folder
+
+
+def test_evaluate_samples_judges_real_and_collapsed_images_and_keeps_static_mode(labelled, classifier_dir):
     real = load_splits("mnist", labelled)["val"][0]
     assert not paddle.in_dynamic_mode()
-    good = evaluate.evaluate_samples("mnist", real, labelled, tmp_path)
+    good = evaluate.evaluate_samples("mnist", real, labelled, classifier_dir)
     assert not paddle.in_dynamic_mode()  # the trainer's static programs still run after a per-pass evaluation
-    one_class = evaluate.evaluate_samples("mnist", np.repeat(real[:1], 100, axis=0), labelled, tmp_path)
-    blank = evaluate.evaluate_samples("mnist", np.full((100, 1, 28, 28), -1.0, np.float32), labelled, tmp_path)
+    one_class = evaluate.evaluate_samples("mnist", np.repeat(real[:1], 100, axis=0), labelled, classifier_dir)
+    blank = evaluate.evaluate_samples("mnist", np.full((100, 1, 28, 28), -1.0, np.float32), labelled, classifier_dir)
     assert good["modes"] == 10 and good["inception_score"] > 5
     for collapsed in (one_class, blank):
         assert collapsed["modes"] == 1 and collapsed["inception_score"] == pytest.approx(1.0, abs=0.01)
         assert collapsed["recall"] < 0.2 and collapsed["fid"] > 5 * good["fid"]
 
 
-def test_label_accuracy_of_real_images_with_their_own_and_with_wrong_labels(labelled, tmp_path):
+def test_label_accuracy_of_real_images_with_their_own_and_with_wrong_labels(labelled, classifier_dir):
     images, labels = load_splits("mnist", labelled)["val"]
-    right = evaluate.evaluate_samples("mnist", images, labelled, tmp_path, labels=labels)
-    wrong = evaluate.evaluate_samples("mnist", images, labelled, tmp_path, labels=(labels + 1) % 10)
+    right = evaluate.evaluate_samples("mnist", images, labelled, classifier_dir, labels=labels)
+    wrong = evaluate.evaluate_samples("mnist", images, labelled, classifier_dir, labels=(labels + 1) % 10)
     assert right["label_accuracy"] > 0.9 and wrong["label_accuracy"] < 0.1
     assert len(right["label_accuracy_per_class"]) == 10
-    assert "label_accuracy" not in evaluate.evaluate_samples("mnist", images, labelled, tmp_path)
+    assert "label_accuracy" not in evaluate.evaluate_samples("mnist", images, labelled, classifier_dir)
     assert "label accuracy" in evaluate.summary_line(right)
 
 
-def test_evaluate_samples_refuses_pixels_out_of_range(labelled, tmp_path):
+def test_evaluate_samples_refuses_pixels_out_of_range_before_training_a_classifier(labelled, tmp_path):
     with pytest.raises(evaluate.EvaluateError, match="x/255"):
         evaluate.evaluate_samples("mnist", np.full((20, 1, 28, 28), 255.0), labelled, tmp_path)
+    assert list(tmp_path.iterdir()) == []  # no classifier trained (or cached) for samples it cannot score
 
 
 # --- the command line -------------------------------------------------------------------------------------------
@@ -59,12 +70,12 @@ def checkpoint_dir(labelled, tmp_path_factory):
     return folder / "mnist_params" / "pass-00000"
 
 
-def test_static_generator_runs_on_after_an_evaluation(checkpoint_dir, labelled, tmp_path):
+def test_static_generator_runs_on_after_an_evaluation(checkpoint_dir, labelled, classifier_dir):
     # What a trainer's per-pass evaluation does: sample with the static infer program, evaluate, sample again.
     from paddle_gan.generate import load_generator, sample
     exe, programs, scope, config = load_generator(checkpoint_dir)
     before = sample(exe, programs, scope, readers.noise(config, 20, seed=1))
-    metrics = evaluate.evaluate_samples("mnist", before, labelled, tmp_path)
+    metrics = evaluate.evaluate_samples("mnist", before, labelled, classifier_dir)
     assert sum(metrics["class_counts"]) == 20
     np.testing.assert_array_equal(sample(exe, programs, scope, readers.noise(config, 20, seed=1)), before)
 
@@ -87,12 +98,12 @@ def test_cli_prints_one_json_line_for_a_checkpoint(checkpoint_dir, labelled, tmp
 
 
 @pytest.mark.slow
-def test_cli_scores_the_classes_of_a_conditional_checkpoint_and_of_generated_files(labelled, tmp_path):
+def test_cli_scores_the_classes_of_a_conditional_checkpoint_and_of_generated_files(labelled, classifier_dir, tmp_path):
     config = tiny_config("mnist", data_dir=str(labelled), iters_per_pass=2, schedule="alternate", conditional=True)
     train(config, tmp_path)
     model_dir = tmp_path / config["params_dir"] / "pass-00000"
     result = run_evaluate("-d", "mnist", "--model_dir", str(model_dir), "-n", "30", "--data_dir", str(labelled),
-                          "--classifier_dir", str(tmp_path), cwd=tmp_path)
+                          "--classifier_dir", str(classifier_dir), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     metrics = json.loads(result.stdout)
     assert 0 <= metrics["label_accuracy"] <= 1 and len(metrics["label_accuracy_per_class"]) == 10
@@ -101,7 +112,7 @@ def test_cli_scores_the_classes_of_a_conditional_checkpoint_and_of_generated_fil
     np.save(tmp_path / "s.npy", images[:40])
     np.save(tmp_path / "s_labels.npy", labels[:40])
     result = run_evaluate("-d", "mnist", "--samples", "s.npy", "--labels", "s_labels.npy", "--data_dir",
-                          str(labelled), "--classifier_dir", str(tmp_path), cwd=tmp_path)
+                          str(labelled), "--classifier_dir", str(classifier_dir), cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["label_accuracy"] > 0.9
 
@@ -159,8 +170,10 @@ def test_eval_every_pass_logs_the_scores_of_each_pass_checkpoint(labelled, tmp_p
     assert rows[0]["fid"] != rows[1]["fid"]  # the generator moved between the passes
 
 
-def test_eval_every_pass_of_a_conditional_run_logs_the_label_accuracy(labelled, tmp_path, monkeypatch):
+def test_eval_every_pass_of_a_conditional_run_logs_the_label_accuracy(labelled, classifier_dir, tmp_path,
+                                                                     monkeypatch):
     monkeypatch.chdir(tmp_path)
+    shutil.copytree(classifier_dir, tmp_path / CLASSIFIER_DIR)  # the cache ./data/classifiers: trained already
     config = tiny_config("mnist", data_dir=str(labelled), iters_per_pass=2, schedule="alternate", conditional=True)
     train(config, tmp_path, eval_samples=40)
     [row] = read_rows(tmp_path / config["samples_dir"] / "metrics.csv")

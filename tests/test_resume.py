@@ -122,13 +122,23 @@ def cli(*args, cwd):
                             stderr=subprocess.PIPE, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
 
 
+SIGNAL_RUN = ("-d", "uniform", "--num_passes", "2", "--iters_per_pass", "1500", "--batch_size", "16",
+              "-o", "log_every=100", "-o", "num_samples=1000")
+
+
+@pytest.fixture(scope="module")
+def straight_run(tmp_path_factory):
+    """SIGNAL_RUN from start to end, once for both signals."""
+    folder = tmp_path_factory.mktemp("straight")
+    straight = cli(*SIGNAL_RUN, "--output_dir", "straight", cwd=folder)
+    assert straight.wait(timeout=300) == 0, straight.stderr.read()
+    return folder / "straight"
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_a_signal_mid_pass_checkpoints_and_the_resume_completes_the_same_run(tmp_path, signum, code):
-    args = ("-d", "uniform", "--num_passes", "2", "--iters_per_pass", "3000", "--batch_size", "16",
-            "-o", "log_every=100", "-o", "num_samples=1000")
-    straight = cli(*args, "--output_dir", "straight", cwd=tmp_path)
-    stopped = cli(*args, "--output_dir", "stopped", cwd=tmp_path)
+def test_a_signal_mid_pass_checkpoints_and_the_resume_completes_the_same_run(tmp_path, signum, code, straight_run):
+    stopped = cli(*SIGNAL_RUN, "--output_dir", "stopped", cwd=tmp_path)
     for line in stopped.stdout:  # wait until it is well into the first pass
         if line.startswith("Pass 0, Batch 300"):
             break
@@ -146,8 +156,7 @@ def test_a_signal_mid_pass_checkpoints_and_the_resume_completes_the_same_run(tmp
     out, err = resumed.communicate(timeout=300)
     assert resumed.returncode == 0, err
     assert f"resuming from stopped/uniform_params/{partial.name}" in out
-    assert straight.wait(timeout=300) == 0
-    assert_same_run(tmp_path / "straight", tmp_path / "stopped", "uniform_samples", "uniform_params", "pass-00001")
+    assert_same_run(straight_run, tmp_path / "stopped", "uniform_samples", "uniform_params", "pass-00001")
 
 
 @pytest.mark.slow
