@@ -53,7 +53,8 @@ def reference(dataset, data_dir, classifier_dir=CLASSIFIER_DIR, log=None):
 
 
 def checked_images(images):
-    """`images` as an array, if they are what image_metrics scores; else an EvaluateError saying what is wrong."""
+    """`images` as an array, if they are what image_metrics scores: (N, 1, 28, 28) in [-1, 1]; else an
+    EvaluateError saying what is wrong."""
     images = np.asarray(images)
     if images.ndim != 4 or images.shape[1:] != (1, 28, 28):
         raise EvaluateError(f"image samples must have shape (N, 1, 28, 28), got {images.shape}")
@@ -66,9 +67,8 @@ def checked_images(images):
 
 
 def image_metrics(ref, images, labels=None):
-    """FID, IS, class histogram and precision/recall of (N, 1, 28, 28) images in [-1, 1] against `ref`; with
-    `labels` (the class each image was drawn as), the label accuracy too."""
-    images = checked_images(images)
+    """FID, IS, class histogram and precision/recall of `images` (an array that passed checked_images) against
+    `ref`; with `labels` (the class each image was drawn as), the label accuracy too."""
     features, probs = classify(ref["net"], images)
     counts = class_histogram(probs)
     score, score_std = inception_score(probs)

@@ -169,3 +169,13 @@ def mnist_checkpoint(tmp_path, conditional=False):
     config = tiny_config("mnist", data_dir=str(tmp_path / "data"), conditional=conditional)
     train(config, tmp_path)
     return tmp_path / config["params_dir"] / "pass-00000"
+
+
+def uninterrupted_run(cli, args, tmp_path_factory):
+    """`cli(*args)` (a test module's way to start the trainer) from start to end in a fresh folder; returns its
+    --output_dir, the reference a stopped and resumed run must equal."""
+    folder = tmp_path_factory.mktemp("uninterrupted")
+    run = cli(*args, "--output_dir", "straight", cwd=folder)
+    _, err = run.communicate(timeout=300)
+    assert run.returncode == 0, err
+    return folder / "straight"

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 import pytest
-from conftest import tiny_config, write_labelled, write_mnist
+from conftest import tiny_config, uninterrupted_run, write_labelled, write_mnist
 
 from paddle_gan import checkpoint, parallel, readers
 from paddle_gan.programs import build_programs
@@ -260,10 +260,7 @@ SIGNAL_RUN = ("-d", "uniform", "--nproc", "2", "--num_passes", "2", "--iters_per
 @pytest.fixture(scope="module")
 def straight_spawned_run(tmp_path_factory):
     """SIGNAL_RUN from start to end, once for both signals."""
-    folder = tmp_path_factory.mktemp("spawned")
-    straight = cli(*SIGNAL_RUN, "--output_dir", "straight", cwd=folder)
-    assert straight.wait(timeout=300) == 0, straight.stderr.read()
-    return folder / "straight"
+    return uninterrupted_run(cli, SIGNAL_RUN, tmp_path_factory)
 
 
 @pytest.mark.slow

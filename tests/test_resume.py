@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import tiny_config, write_mnist
+from conftest import tiny_config, uninterrupted_run, write_mnist
 
 from paddle_gan import checkpoint, readers
 from paddle_gan.config import updated
@@ -129,10 +129,7 @@ SIGNAL_RUN = ("-d", "uniform", "--num_passes", "2", "--iters_per_pass", "1500", 
 @pytest.fixture(scope="module")
 def straight_run(tmp_path_factory):
     """SIGNAL_RUN from start to end, once for both signals."""
-    folder = tmp_path_factory.mktemp("straight")
-    straight = cli(*SIGNAL_RUN, "--output_dir", "straight", cwd=folder)
-    assert straight.wait(timeout=300) == 0, straight.stderr.read()
-    return folder / "straight"
+    return uninterrupted_run(cli, SIGNAL_RUN, tmp_path_factory)
 
 
 @pytest.mark.slow
