@@ -28,6 +28,7 @@ DEFAULTS = {
     "noise": "normal",
     "noise_dim": 100,
     "d_batch_norm": True,
+    "d_reference_batch": False,  # D's batch norm (if on) takes its statistics from fixed real points, not each batch's
     "schedule": "strike",
     "max_strike": 5,
     "d_steps": 1,               # kstep: k discriminator steps ...
@@ -159,6 +160,9 @@ def check(config):
     if (config["dataset"] == "uniform") != (config["network"] == "v0_mlp"):
         raise ConfigError(f"network={config['network']} does not fit dataset={config['dataset']}: "
                           "use v0_mlp for uniform and v0_dcgan or fluid_dcgan for images")
+    if config["d_reference_batch"] and config["network"] != "v0_mlp":
+        raise ConfigError(f"d_reference_batch=true is built for the uniform toy's D (v0_mlp), not network="
+                          f"{config['network']}; drop -o d_reference_batch=true")
     if config["conditional"] and config["dataset"] == "uniform":
         raise ConfigError("conditional=true needs a data set with classes (mnist, fashion_mnist, cifar); the uniform "
                           "toy has none: drop -o conditional=true")

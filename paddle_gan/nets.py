@@ -26,9 +26,10 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle import ParamAttr
-from paddle.nn.initializer import Constant, Normal
+from paddle.nn.initializer import Assign, Constant, Normal
 
 from .config import NUM_CLASSES, sample_shape
+from .readers import reference_batch
 
 # gan_conf_image.py: weights N(0, 0.02), biases 0, batch-norm scale N(1, 0.02).
 DCGAN_W = Normal(0.0, 0.02)
@@ -86,15 +87,38 @@ def v0_mlp_generator(z, training, net="G", bn_momentum=0.9):
     return fc(h, 2, f"{net}.gen_layer1", _v0_default_init(hidden), b)
 
 
-def v0_mlp_discriminator(x, training, use_batch_norm=True):
-    """point -> fc 10 ReLU -> fc 10 -> BN ReLU -> one logit (the v0 2-way softmax, as sigmoid + BCE)."""
+def reference_batch_norm(h, rows, name, scale_init=None, bias_init=None):
+    """Batch norm over features whose mean and variance come from the first `rows` rows of `h` (the reference
+    batch's activations), applied to every row; parameters `{name}.w`, `{name}.b` as batch_norm's. It keeps no
+    moving statistics: the reference batch is there in every program."""
+    reference = h[:rows]
+    mean = paddle.mean(reference, axis=0)
+    variance = paddle.mean(paddle.square(reference - mean), axis=0)
+    features = h.shape[-1]
+    scale = paddle.static.create_parameter([features], "float32", f"{name}.w", default_initializer=scale_init)
+    shift = paddle.static.create_parameter([features], "float32", f"{name}.b", default_initializer=bias_init)
+    return (h - mean) / paddle.sqrt(variance + 1e-5) * scale + shift  # 1e-5: batch_norm's epsilon
+
+
+def v0_mlp_discriminator(x, training, use_batch_norm=True, reference=None):
+    """point -> fc 10 ReLU -> fc 10 -> BN ReLU -> one logit (the v0 2-way softmax, as sigmoid + BCE).
+
+    With `reference` (real points, a persistable variable), the batch norm is reference batch norm (Salimans et al.
+    2016): D runs on the reference points and `x` together, and normalises both with the reference points'
+    statistics. Each batch's own statistics, as v0 had it, hide where an all-fake batch lies and how far it
+    spreads; the reference's are the same for real and fake batches, so D sees both."""
     hidden = 10
     b = Constant(1.0)
+    rows = 0 if reference is None else reference.shape[0]
+    if reference is not None:
+        x = paddle.concat([reference, x])
     h = F.relu(fc(x, hidden, "D.dis_hidden", _v0_default_init(x.shape[-1]), b))
     h = fc(h, hidden, "D.dis_hidden2", _v0_default_init(hidden), b)
-    if use_batch_norm:
+    if reference is not None:
+        h = reference_batch_norm(h, rows, "D.dis_hidden_bn", BN_SCALE, b)
+    elif use_batch_norm:
         h = batch_norm(h, "D.dis_hidden_bn", training, BN_SCALE, b)
-    return fc(F.relu(h), 1, "D.dis_prob", _v0_default_init(hidden), b)
+    return fc(F.relu(h), 1, "D.dis_prob", _v0_default_init(hidden), b)[rows:]
 
 
 def _v0_default_init(fan_in):
@@ -181,6 +205,22 @@ def generator(config, z, training, net="G", bn_momentum=0.9, label=None):
     return fluid_dcgan_generator(z, training, net, bn_momentum)
 
 
+REFERENCE = "D.reference_batch"
+REFERENCE_ROWS = 128  # the v0 toy's batch: the statistics of 128 points of U[0,1)^2 are within a few percent
+
+
+def reference_points(config):
+    """With `d_reference_batch` (and D's batch norm on): the persistable variable REFERENCE, which holds the real
+    points D's reference batch norm takes its statistics from (readers.reference_batch; the startup program writes
+    them, a checkpoint keeps them); else None."""
+    if not (config["d_reference_batch"] and config["d_batch_norm"]):
+        return None
+    points = paddle.static.create_parameter([REFERENCE_ROWS, *sample_shape(config)], "float32", REFERENCE,
+                                            default_initializer=Assign(reference_batch(config, REFERENCE_ROWS)))
+    points.stop_gradient = True  # data, not a weight: no optimizer moves it
+    return points
+
+
 def discriminator(config, x, training, label=None):
     """Build the config's discriminator on samples `x` (and class ids `label` in a conditional run); returns one
     logit per sample, shape (N, 1)."""
@@ -191,7 +231,7 @@ def discriminator(config, x, training, label=None):
         x = paddle.concat([x, paddle.ones_like(x[:, :1]) * planes], axis=1)
     network, use_bn = config["network"], config["d_batch_norm"]
     if network == "v0_mlp":
-        return v0_mlp_discriminator(x, training, use_bn)
+        return v0_mlp_discriminator(x, training, use_bn, reference_points(config))
     if network == "v0_dcgan":
         return v0_dcgan_discriminator(x, training, use_bn)
     return fluid_dcgan_discriminator(x, training, use_bn)

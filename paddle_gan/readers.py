@@ -37,7 +37,8 @@ DEFAULT_DIRS = {"mnist": "data/mnist_data", "fashion_mnist": "data/fashion_mnist
                 "cifar": "data/cifar-10-batches-py"}
 # Every random stream of a run has its own seed, the config's seed plus an offset: the same seed gives the same run,
 # and no stream repeats another's numbers. (Noise drawn inside the programs: graph_noise_seed.)
-SEED_OFFSETS = {"data": 0, "real_batches": 1, "training_noise": 2, "picture_noise": 1000, "evaluation_noise": 2000}
+SEED_OFFSETS = {"data": 0, "real_batches": 1, "training_noise": 2, "reference_batch": 3, "picture_noise": 1000,
+                "evaluation_noise": 2000}
 
 
 class DataError(UserError):
@@ -270,16 +271,30 @@ def cifar(data_dir):
     return scale_images(np.concatenate(batches).reshape(-1, 3, 32, 32)), np.concatenate(all_labels)
 
 
+def real_data(config):
+    """The config's training data: (samples, class ids or None for the uniform toy)."""
+    dataset = config["dataset"]
+    if dataset == "uniform":
+        return uniform_data(config["num_samples"], stream_seed(config, "data")), None
+    if dataset in ("mnist", "fashion_mnist"):
+        return mnist(config["data_dir"], dataset)
+    return cifar(config["data_dir"])
+
+
+def reference_batch(config, rows):
+    """`rows` samples of the training data, drawn without replacement with a seed of their own: the points D's
+    reference batch norm takes its statistics from (nets.py). The same for every process and every resume."""
+    samples, _ = real_data(config)
+    if len(samples) < rows:
+        raise DataError(f"the data set has {len(samples)} samples, fewer than the {rows} points D's reference batch "
+                        "norm takes its statistics from; use more samples or -o d_reference_batch=false")
+    return samples[np.random.default_rng(stream_seed(config, "reference_batch")).choice(len(samples), rows, False)]
+
+
 def real_batches(config):
     """The config's real data as a ShuffledBatches stream: {"img": ...}, and {"img_label": ...} in a conditional
     run."""
-    dataset = config["dataset"]
-    if dataset == "uniform":
-        images, labels = uniform_data(config["num_samples"], stream_seed(config, "data")), None
-    elif dataset in ("mnist", "fashion_mnist"):
-        images, labels = mnist(config["data_dir"], dataset)
-    else:
-        images, labels = cifar(config["data_dir"])
+    images, labels = real_data(config)
     data = {"img": images}
     if config["conditional"]:
         data["img_label"] = labels.astype(np.int64)
