@@ -91,7 +91,7 @@ def test_without_batch_norm_there_is_no_reference():
 
 def test_too_few_samples_for_the_reference_is_a_clear_error(tmp_path, capsys):
     from paddle_gan.train import main
-    code = main(["-d", "uniform", "-o", "d_reference_batch=true", "-o", "num_samples=100", "--batch_size", "8", "--output_dir",
-                 str(tmp_path)])
+    code = main(["-d", "uniform", "-o", "d_reference_batch=true", "-o", "num_samples=100", "--batch_size", "8",
+                 "--output_dir", str(tmp_path)])
     err = capsys.readouterr().err
     assert code != 0 and err.startswith("error: ") and "reference batch norm" in err and len(err.splitlines()) == 1
