@@ -23,7 +23,7 @@ def read_records(logdir):
 
 def test_losses_d_outputs_learning_rates_and_pictures_are_logged(tmp_path):
     pytest.importorskip("visualdl", reason="VisualDL is not installed (pip install -e .[vis])")
-    config = tiny_config("uniform", iters_per_pass=4, num_passes=2, log_every=2, lr=3e-4)
+    config = tiny_config("uniform", iters_per_pass=4, num_passes=2, log_every=2, lr=3e-4, d_lr=0.0)
     train(config, tmp_path / "out", visualdl=tmp_path / "vdl")
     reader, tags = read_records(tmp_path / "vdl")
 
@@ -53,9 +53,9 @@ def csv_rows(samples_dir):
 
 
 def test_learning_rates_are_read_from_the_optimizers(tmp_path):
-    config = tiny_config("uniform", lr=2.5e-3)
+    config = tiny_config("uniform", lr=2.5e-3, d_lr=4e-3)
     _, programs, scope = train(config, tmp_path)
-    assert learning_rates(programs, scope) == {"G": pytest.approx(2.5e-3), "D": pytest.approx(2.5e-3)}
+    assert learning_rates(programs, scope) == {"G": pytest.approx(2.5e-3), "D": pytest.approx(4e-3)}
 
 
 def test_without_visualdl_one_line_says_what_to_install(tmp_path, monkeypatch, capsys):
