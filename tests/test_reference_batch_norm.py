@@ -10,14 +10,21 @@ from paddle_gan.programs import build_programs
 from paddle_gan.readers import NoiseBatches, reference_batch, uniform_data
 
 
-def build_d(config):
-    """A program that returns D's logits on fed points; (program, startup)."""
+def d_logits(config, *batches):
+    """D's logits on each of `batches` (arrays of points), from one freshly initialised D; returns (scope, logits)."""
     main, startup = paddle.static.Program(), paddle.static.Program()
     startup.random_seed = config["seed"]
     with paddle.static.program_guard(main, startup):
         x = paddle.static.data("x", [None, 2], "float32")
         logit = nets.discriminator(config, x, training=True)
-    return main, startup, logit
+    scope, exe = paddle.static.Scope(), paddle.static.Executor(paddle.CPUPlace())
+    exe.run(startup, scope=scope)
+    return scope, [exe.run(main, feed={"x": batch}, fetch_list=[logit], scope=scope)[0] for batch in batches]
+
+
+POINTS = np.random.default_rng(0).normal(0.5, 0.6, (16, 2)).astype("float32")
+# The first three points alone, and beside the other thirteen moved far away.
+ALONE, AMONG_OTHERS = POINTS[:3], np.concatenate([POINTS[:3], POINTS[3:] + 5])
 
 
 def numpy_d(scope, x):
@@ -35,30 +42,18 @@ def numpy_d(scope, x):
 
 
 def test_d_normalises_every_batch_with_the_reference_points():
-    config = tiny_config("uniform", d_reference_batch=True)
-    main, startup, logit = build_d(config)
-    scope, exe = paddle.static.Scope(), paddle.static.Executor(paddle.CPUPlace())
-    exe.run(startup, scope=scope)
-    x = np.random.default_rng(0).normal(0.5, 0.6, (16, 2)).astype("float32")
-    logits = exe.run(main, feed={"x": x}, fetch_list=[logit], scope=scope)[0]
-    np.testing.assert_allclose(logits, numpy_d(scope, x), rtol=1e-4, atol=1e-5)
+    scope, (logits, alone, among_others) = d_logits(tiny_config("uniform", d_reference_batch=True), POINTS, ALONE,
+                                                    AMONG_OTHERS)
+    np.testing.assert_allclose(logits, numpy_d(scope, POINTS), rtol=1e-4, atol=1e-5)
     # A point's logit does not depend on the batch it comes in: batch norm over the batch itself would change it.
-    alone = exe.run(main, feed={"x": x[:3] + 0}, fetch_list=[logit], scope=scope)[0]
-    shifted = exe.run(main, feed={"x": np.concatenate([x[:3], x[3:] + 5])}, fetch_list=[logit], scope=scope)[0]
     np.testing.assert_allclose(alone, logits[:3], rtol=1e-5, atol=1e-6)
-    np.testing.assert_allclose(shifted[:3], logits[:3], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(among_others[:3], logits[:3], rtol=1e-5, atol=1e-6)
 
 
 def test_with_batch_norm_over_the_batch_a_points_logit_depends_on_the_others():
     # What the reference fixes, shown on the v0 D: the same check fails there.
-    config = tiny_config("uniform", d_reference_batch=False)
-    main, startup, logit = build_d(config)
-    scope, exe = paddle.static.Scope(), paddle.static.Executor(paddle.CPUPlace())
-    exe.run(startup, scope=scope)
-    x = np.random.default_rng(0).normal(0.5, 0.6, (16, 2)).astype("float32")
-    logits = exe.run(main, feed={"x": x}, fetch_list=[logit], scope=scope)[0]
-    shifted = exe.run(main, feed={"x": np.concatenate([x[:3], x[3:] + 5])}, fetch_list=[logit], scope=scope)[0]
-    assert not np.allclose(shifted[:3], logits[:3], rtol=1e-3)
+    _, (logits, among_others) = d_logits(tiny_config("uniform", d_reference_batch=False), POINTS, AMONG_OTHERS)
+    assert not np.allclose(among_others[:3], logits[:3], rtol=1e-3)
 
 
 def test_the_reference_points_are_real_points_that_no_program_moves():
