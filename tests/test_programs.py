@@ -55,6 +55,10 @@ def test_parameter_names_shared_across_programs(name):
         every = [p.name for p in programs.g.global_block().all_parameters()]
         assert all(n.startswith(("G.", "D.", ema.NET + ".")) for n in every), \
             "an unnamed parameter would silently not be shared"
+        for program in (programs.d_real, programs.d_fake, programs.g, programs.infer, programs.losses):
+            declared = [p.name for p in program.global_block().all_parameters()]
+            # Paddle 3 declares a parameter again for every layer built with its name: Adam would move it twice
+            assert len(declared) == len(set(declared)), "a parameter declared twice in one program"
 
 
 @pytest.mark.parametrize("name", CONFIGS)
