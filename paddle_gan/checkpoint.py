@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from . import __version__
+from . import __version__, safe_pickle
 from .config import ConfigError, from_saved
 from .errors import UserError
 from .programs import learning_rate
@@ -37,6 +37,7 @@ META_FILE = "meta.json"
 FOLDER_NAME = re.compile(r"pass-(\d{5,})(?:-batch-(\d{5,}))?")
 # Keys that decide the networks' shapes: a checkpoint cannot be loaded into a run that changes them.
 NETWORK_KEYS = ("dataset", "network", "noise_dim", "d_batch_norm", "d_reference_batch")
+NETWORK_PREFIXES = ("G.", "G_ema.", "D.")  # what a checkpoint holds: the networks' variables (nets.py, ema.py)
 FP16_STATE = ("opt.loss_scaling_", "opt.num_good_steps_", "opt.num_bad_steps_")  # amp.py's dynamic loss scale
 
 
@@ -116,9 +117,9 @@ def persistable_names(programs):
     params, opt_state = set(), set()
     for program in (programs.d_real, programs.d_fake, programs.g):
         names = {p.name for p in program.global_block().all_parameters()}
-        params |= names
+        params |= {name for name in names if name.startswith(NETWORK_PREFIXES)}  # not programs.SAVED_GRADIENT's
         opt_state |= {v.name for v in program.list_vars()
-                      if v.persistable and v.name not in names and v.name.startswith(("G.", "G_ema.", "D."))}
+                      if v.persistable and v.name not in names and v.name.startswith(NETWORK_PREFIXES)}
     return sorted(params), sorted(opt_state)
 
 
@@ -228,8 +229,7 @@ def _load(file, scope, place, prefix, expected, optional=()):
     lacks any of `expected` (names) or holds a value this network does not have, or of another shape: loading it
     anyway would train or draw with freshly initialised weights in their place."""
     try:
-        with open(file, "rb") as f:
-            values = pickle.load(f)
+        values = safe_pickle.load(file)  # a shared checkpoint is data: nothing in it may run
     except (OSError, pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, ValueError) as e:
         raise CheckpointError(f"{file} cannot be read ({e}); pick another checkpoint folder") from None
     if not (isinstance(values, dict) and all(isinstance(v, np.ndarray) for v in values.values())):
@@ -254,6 +254,17 @@ def _load(file, scope, place, prefix, expected, optional=()):
                                   f"{tuple(tensor.shape())}")
         tensor.set(value, place)
     return wanted
+
+
+def check_data(path):
+    """Read checkpoint `path`'s two pickles as data (safe_pickle) before a run resumed from it writes anything: a
+    planted file stops the run here, with nothing run and no output folder made."""
+    for name in (PARAMS_FILE, OPT_FILE):
+        try:
+            safe_pickle.load(Path(path) / name)
+        except (OSError, pickle.UnpicklingError, EOFError, IndexError, ValueError) as e:
+            raise CheckpointError(f"{Path(path) / name} cannot be read ({e}); pick another checkpoint folder") \
+                from None
 
 
 def load_params(path, scope, place, expected, prefix=""):

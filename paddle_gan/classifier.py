@@ -16,7 +16,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from . import readers
+from . import readers, safe_pickle
 from .metrics import NUM_CLASSES, EvaluateError
 
 CLASSIFIER_DIR = "data/classifiers"
@@ -155,6 +155,13 @@ def build_classifier(dataset, data_dir, classifier_dir=CLASSIFIER_DIR, epochs=EP
     return net, info
 
 
+def _state_dict(weights):
+    """The arrays `paddle.save` wrote to `weights`, read as data (safe_pickle), not with paddle.load's pickle: the
+    cache is a file on disk like any other. Its bookkeeping entry (a dict of names) is left out."""
+    state = safe_pickle.load(weights)
+    return {name: value for name, value in state.items() if isinstance(value, np.ndarray)}
+
+
 def _load_cached(weights, info_file):
     """(net, info) from the cache, or (None, why it cannot be used)."""
     if not weights.is_file() or not info_file.is_file():
@@ -168,7 +175,7 @@ def _load_cached(weights, info_file):
         return None, f"{weights} does not match the SHA-256 in {info_file.name} (corrupt or replaced)"
     with dygraph():
         net = Classifier()
-        missing, unexpected = net.set_state_dict(paddle.load(str(weights))) or ([], [])
+        missing, unexpected = net.set_state_dict(_state_dict(weights)) or ([], [])
         net.eval()
     if missing or unexpected:
         return None, f"{weights} was saved from another network"

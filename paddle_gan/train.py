@@ -68,6 +68,8 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
     plan = device.plan(config, place)  # the tutorials' loop on CPU; on a GPU, noise in the programs, fewer fetches
     parallel.connect(config, place)  # several processes: join the others, before static mode
     paddle.enable_static()
+    if resume:
+        checkpoint.check_data(resume)  # a planted file stops the run before it writes anything
     run = outputs.for_this_process(config, output_dir, resume, visualdl, eval_samples)  # rank 0 writes
 
     real_batches = parallel.share(readers.real_batches(config))  # reads the data first: a missing file fails now
@@ -157,6 +159,7 @@ def config_from_args(args):
         resume = Path(args.resume)
     if resume:
         config, source = updated(checkpoint.saved_config(resume), overrides), f"{resume} is a checkpoint"
+        checkpoint.check_data(resume)  # before any output folder is made
     check_dataset(config, args.dataset, source)
     return config, resume
 
