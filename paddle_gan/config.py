@@ -19,6 +19,7 @@ SCHEDULES = ("strike", "alternate", "kstep")
 NOISES = ("normal", "uniform")
 AMPS = ("off", "fp16", "bf16")
 NOISE_SOURCES = ("auto", "reader", "graph")
+D_UPDATES = ("each", "sum")
 
 DEFAULTS = {
     "dataset": "mnist",
@@ -38,6 +39,9 @@ DEFAULTS = {
     "d_lr": 0.0,                # D's Adam rate, if not lr's (two time-scales); 0: lr for both networks
     "real_label": 1.0,          # d_real's target; below 1 (e.g. 0.9): one-sided label smoothing
     "beta1": 0.5,
+    # How a D iteration (d_fake, then d_real) updates D: "each" program takes its own Adam step, as the tutorials'
+    # programs did; "sum": one Adam step on the sum of both losses, as PyTorch's DCGAN example does (programs.py).
+    "d_update": "each",
     "num_passes": 100,
     "iters_per_pass": 1000,
     "log_every": 100,
@@ -123,7 +127,7 @@ def _typed(key, value):
 def check(config):
     """Refuse values that would fail later, or silently train nothing."""
     for key, allowed in (("dataset", DATASETS), ("network", NETWORKS), ("schedule", SCHEDULES), ("noise", NOISES),
-                         ("amp", AMPS), ("noise_source", NOISE_SOURCES)):
+                         ("amp", AMPS), ("noise_source", NOISE_SOURCES), ("d_update", D_UPDATES)):
         if config[key] not in allowed:
             raise ConfigError(f"{key}={config[key]!r} is not one of: {', '.join(allowed)}")
     for key in ("noise_dim", "batch_size", "num_passes", "iters_per_pass", "log_every", "max_strike",
@@ -139,6 +143,9 @@ def check(config):
     if config["schedule"] == "strike" and config["fetch_every"] > 1:
         raise ConfigError(f"fetch_every={config['fetch_every']} does not fit schedule=strike, which needs the losses "
                           "every iteration; use fetch_every=0 or 1, or schedule alternate or kstep")
+    if config["d_update"] == "sum" and config["amp"] != "off":
+        raise ConfigError(f"d_update=sum does not fit amp={config['amp']} (the summed update is built for float32); "
+                          "add -o d_update=each, or drop --amp")
     check_seed(config["seed"], "seed=")
     if config["nproc"] < 0:
         raise ConfigError(f"nproc={config['nproc']} must be 0 (one process per core) or a positive whole number")

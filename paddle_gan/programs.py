@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 
 import paddle
 import paddle.nn.functional as F
+from paddle.nn.initializer import Constant
 
 from . import amp, ema, nets, parallel
 from .config import NUM_CLASSES, sample_shape
@@ -70,9 +71,10 @@ def learning_rate(config, net):
     return config["d_lr"] if net == "D" and config["d_lr"] else config["lr"]
 
 
-def _adam(config, program, loss, prefix):
+def _adam(config, program, loss, prefix, add_saved_gradients=False):
     """Append the backward pass of `loss` and Adam's update of the parameters named `prefix`*; returns the name of
-    the learning-rate variable, which holds the rate a checkpoint saves and a resume may change."""
+    the learning-rate variable, which holds the rate a checkpoint saves and a resume may change.
+    `add_saved_gradients`: the step is taken on these gradients plus those _save_gradients kept (d_update=sum)."""
     # Adam's moments and learning rate are named by the unique_name generator: a fresh guard per network prefix
     # gives d_real and d_fake the same names (one shared state for D) and keeps G's apart from D's.
     with paddle.utils.unique_name.guard(prefix + "opt."):
@@ -82,8 +84,36 @@ def _adam(config, program, loss, prefix):
             amp.minimize(config, optimizer, loss)
         else:  # minimize() in two steps, so that several processes can average the gradients in between
             # (with several processes: averaged, with the batch-norm statistics the program wrote)
-            optimizer.apply_gradients(parallel.average_gradients(optimizer.backward(loss), program))
+            params_grads = parallel.average_gradients(optimizer.backward(loss), program)
+            if add_saved_gradients:
+                params_grads = [(param, grad + _saved_gradient(param)) for param, grad in params_grads]
+            optimizer.apply_gradients(params_grads)
     return optimizer._learning_rate_map[program].name  # the variable Adam created for this program
+
+
+SAVED_GRADIENT = "D_saved_grad."  # + a parameter's name; not "D.": no optimizer moves it, no checkpoint keeps it
+
+
+def _saved_gradient(param):
+    """The variable that carries `param`'s gradient from d_fake to d_real (d_update=sum): persistable, so it
+    outlives the program that writes it, and declared in every program that uses it, under one name."""
+    saved = paddle.static.create_parameter(param.shape, "float32", SAVED_GRADIENT + param.name,
+                                           default_initializer=Constant(0.0))
+    saved.stop_gradient = True
+    return saved
+
+
+def _save_gradients(config, program, loss, prefix):
+    """d_fake's half of d_update=sum: the gradients of `loss` for the parameters named `prefix`*, kept for
+    d_real's step instead of applied. d_fake always runs right before d_real (schedules.D_STEP) and overwrites
+    them, so nothing is left from an earlier iteration and a checkpoint need not hold them."""
+    with paddle.utils.unique_name.guard(prefix + "opt."):  # Adam's backward, as _adam's: the same gradients
+        optimizer = paddle.optimizer.Adam(learning_rate(config, prefix[0]), parameters=get_params(program, prefix))
+        params_grads = optimizer.backward(loss)
+    # Averaged over the processes now, with this program's batch-norm statistics: declared after, the saved
+    # gradients (parameters that take no gradient, like the statistics) are not mistaken for statistics.
+    for param, grad in parallel.average_gradients(params_grads, program):
+        paddle.assign(grad, output=_saved_gradient(param))
 
 
 def _logit_loss(logit, label):
@@ -136,7 +166,7 @@ def build_programs(config, noise_in_graph=False):
         with amp.autocast(config):
             logit = nets.discriminator(config, img, training=True, label=img_label)
         loss = _logit_loss(amp.float32(config, logit), config["real_label"])
-        learning_rates["D"] = _adam(config, built["d_real"], loss, "D.")
+        learning_rates["D"] = _adam(config, built["d_real"], loss, "D.", config["d_update"] == "sum")
         feed["d_real"], fetch["d_real"] = feeds(img, img_label), [loss]
 
     with program("d_fake"):
@@ -145,7 +175,10 @@ def build_programs(config, noise_in_graph=False):
             fake = nets.generator(config, z, training=True, label=label)
             logit = nets.discriminator(config, fake, training=True, label=label)
         loss = _logit_loss(amp.float32(config, logit), 0)
-        _adam(config, built["d_fake"], loss, "D.")
+        if config["d_update"] == "sum":  # d_real takes D's step on both programs' gradients
+            _save_gradients(config, built["d_fake"], loss, "D.")
+        else:
+            _adam(config, built["d_fake"], loss, "D.")
         fetch["d_fake"] = [loss]
 
     with program("g"):
