@@ -117,7 +117,7 @@ def persistable_names(programs):
     params, opt_state = set(), set()
     for program in (programs.d_real, programs.d_fake, programs.g):
         names = {p.name for p in program.global_block().all_parameters()}
-        params |= {name for name in names if name.startswith(NETWORK_PREFIXES)}  # not programs.SAVED_GRADIENT's
+        params |= {name for name in names if name.startswith(NETWORK_PREFIXES)}  # not programs.KEPT_GRADIENT's
         opt_state |= {v.name for v in program.list_vars()
                       if v.persistable and v.name not in names and v.name.startswith(NETWORK_PREFIXES)}
     return sorted(params), sorted(opt_state)

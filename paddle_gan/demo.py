@@ -11,13 +11,12 @@ import argparse
 import functools
 import http.server
 import posixpath
-import signal
 import sys
 import tempfile
 import urllib.parse
 from pathlib import Path
 
-from . import checkpoint, export, stop_quietly
+from . import checkpoint, cli, export
 from .device import make_place
 from .errors import UserError
 
@@ -78,16 +77,8 @@ def main(argv=None):
     parser.add_argument("--model_dir", required=True, help="a checkpoint folder, e.g. mnist_params/pass-00009")
     parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free one)")
     args = parser.parse_args(argv)
-    if signal.getsignal(signal.SIGINT) is stop_quietly:  # set while Paddle loaded (paddle_gan/__init__.py)
-        signal.signal(signal.SIGINT, signal.default_int_handler)  # Ctrl-C: KeyboardInterrupt, the folder removed
-    try:
-        serve(args.model_dir, args.port)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    except KeyboardInterrupt:  # how a server ends
-        print("stopped")
-    return 0
+    # Ctrl-C is how a server ends: KeyboardInterrupt, the page's folder removed on the way out
+    return cli.run(lambda: serve(args.model_dir, args.port), ctrl_c=("stopped", 0))
 
 
 if __name__ == "__main__":

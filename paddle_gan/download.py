@@ -15,7 +15,6 @@ http_proxy/https_proxy like curl and wget do), so the shell scripts need neither
 
     python -m paddle_gan.download {mnist,fashion_mnist,cifar} [--dest DIR] [--force] [--from DIR]
 
-(`python -m paddle_gan.fetch`, the old name, still works.)
 """
 import argparse
 import gzip
@@ -36,7 +35,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import safe_pickle
+from . import cli, safe_pickle
 from .readers import DEFAULT_DIRS, TRAIN_FILES, DataError
 
 TIMEOUT = 30
@@ -369,12 +368,10 @@ def main(argv=None):
     parser.add_argument("--force", action="store_true", help="fetch again even if valid files are there")
     parser.add_argument("--from", dest="folder", help="a local folder that already holds the files or their archives")
     args = parser.parse_args(argv)
-    try:
+
+    def job():
         fetch(SOURCES[args.dataset], args.dest, args.force, args.folder)
-    except (FetchError, OSError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 1
-    return 0
+    return cli.run(job)
 
 
 if __name__ == "__main__":

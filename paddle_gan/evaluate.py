@@ -17,10 +17,9 @@ from pathlib import Path
 
 import numpy as np
 
-from . import checkpoint, device, readers
+from . import checkpoint, cli, device, readers
 from .classifier import CLASSIFIER_DIR, EPOCHS, IMAGE_DATASETS, build_classifier, classify, load_classifier, load_splits
 from .config import check_dataset, check_seed
-from .errors import UserError
 from .metrics import (IS_SPLITS, EvaluateError, class_histogram, feature_stats, frechet_distance, inception_score,
                       kl_to_uniform, knn_radii, label_accuracy, modes_covered, precision_recall, uniform_metrics)
 
@@ -170,7 +169,8 @@ def main(argv=None):
 
     def log(message):
         print(message, file=sys.stderr, flush=True)  # stdout carries only the JSON line
-    try:
+
+    def job():
         check_seed(args.seed)
         if args.train_classifier:
             if args.dataset not in IMAGE_DATASETS:
@@ -186,11 +186,8 @@ def main(argv=None):
                 samples, labels = _samples_from_checkpoint(args.model_dir, args.dataset, args.n, args.seed,
                                                            device.place_from_args(args))
             metrics = evaluate_samples(args.dataset, samples, data_dir, args.classifier_dir, args.seed, log, labels)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    print(json.dumps(_rounded(metrics)))
-    return 0
+        print(json.dumps(_rounded(metrics)))
+    return cli.run(job)
 
 
 if __name__ == "__main__":

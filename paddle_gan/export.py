@@ -20,7 +20,7 @@ from pathlib import Path
 
 import paddle
 
-from . import checkpoint
+from . import checkpoint, cli
 from .config import NUM_CLASSES, sample_shape
 from .device import make_place
 from .errors import UserError
@@ -103,15 +103,13 @@ def main(argv=None):
     parser.add_argument("--format", choices=FORMATS, default="paddle",
                         help="paddle: Paddle Inference files (default); onnx: those and generator.onnx (paddle2onnx)")
     args = parser.parse_args(argv)
-    try:
+
+    def job():
         path = export(args.model_dir, args.out, make_place(False), args.format)
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    program = model_file(args.out)
-    also = f", and {path}" if args.format == "onnx" else ""
-    print(f"wrote {program} and {program.with_suffix('.pdiparams')}{also}")
-    return 0
+        program = model_file(args.out)
+        also = f", and {path}" if args.format == "onnx" else ""
+        print(f"wrote {program} and {program.with_suffix('.pdiparams')}{also}")
+    return cli.run(job)
 
 
 if __name__ == "__main__":

@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from . import checkpoint, device, plots, readers
+from . import checkpoint, cli, device, plots, readers
 from .config import NUM_CLASSES, check_dataset, check_seed
 from .errors import UserError
 from .programs import build_programs
@@ -97,7 +97,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error(f"-n {args.n}: must be at least 1")
-    try:
+    def job():
         check_seed(args.seed)
         chosen = parse_labels(args.label)
         exe, programs, scope, config = load_generator(args.model_dir, device.place_from_args(args))
@@ -113,13 +113,7 @@ def main(argv=None):
         if args.png:
             plots.save_samples(samples, args.png, f"{Path(args.model_dir).name}: {args.n} samples")
             print(f"wrote {args.png}")
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    except OSError as e:  # an output path that cannot be written: a missing folder, no permission, a full disk
-        print(f"error: cannot write {e.filename or args.out} ({e.strerror}); choose another path", file=sys.stderr)
-        return 2
-    return 0
+    return cli.run(job)
 
 
 if __name__ == "__main__":

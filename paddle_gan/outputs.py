@@ -33,7 +33,7 @@ from . import checkpoint, evaluate, parallel, plots, readers
 from .config import ConfigError
 from .errors import Diverged, Interrupted, UserError, python_command
 from .generate import sample
-from .programs import LOSS_NAMES
+from .schedules import LOSS_NAMES
 from .visualdl_log import VisualDLLog
 
 LOSS_COLUMNS = ("pass", "iteration", *LOSS_NAMES, "trained")

@@ -11,7 +11,7 @@ import time
 from tqdm import tqdm
 from tqdm.auto import tqdm as notebook_tqdm  # the widget bar in Jupyter (falls back to text without ipywidgets)
 
-from .programs import LOSS_NAMES
+from .schedules import LOSS_NAMES
 
 
 def in_notebook():

@@ -12,6 +12,11 @@ A schedule's `state()` goes into every checkpoint, so a resumed run trains the s
 D_STEP = ("d_fake", "d_real")  # the v0 demo trained D on the fake batch, then the real one
 G_STEP = ("g",)
 
+# The losses an iteration reports, in the v0 demo's words: d_real's (d_pos_loss), d_fake's (d_neg_loss), their mean
+# (d_loss) and g's (g_loss); the log's columns and the progress line show them in this order.
+LOSS_NAMES = ("d_pos_loss", "d_neg_loss", "d_loss", "g_loss")
+LOSS_OF_PROGRAM = {"d_real": "d_pos_loss", "d_fake": "d_neg_loss", "g": "g_loss"}
+
 
 class Strike:
     """The v0 rule: 选择训练那个损失函数更大的网络，同时限制不去连续训练一个网络太多次."""

@@ -21,12 +21,12 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from . import checkpoint, device, download, generate, outputs, parallel, readers, stop_quietly
+from . import checkpoint, cli, device, download, generate, outputs, parallel, readers
 from .config import DATASETS, check_dataset, checked, conf_path, load_config, parse_override, updated
-from .errors import Diverged, Interrupted, UserError
-from .programs import LOSS_OF_PROGRAM, build_programs
+from .errors import Diverged
+from .programs import build_programs
 from .progress import PassProgress
-from .schedules import make_schedule
+from .schedules import LOSS_OF_PROGRAM, make_schedule
 from .signals import StopSignals
 
 
@@ -164,9 +164,12 @@ def config_from_args(args):
     return config, resume
 
 
+# Ctrl-C while starting up, or a second one while a checkpoint was being written
+STOPPED_AT_ONCE = ("stopped at once by Ctrl-C; nothing was written after the newest checkpoint, which --resume "
+                   "continues from (a checkpoint cut off midway is never used)", 130)
+
+
 def main(argv=None):
-    if signal.getsignal(signal.SIGINT) is stop_quietly:  # set while Paddle loaded (paddle_gan/__init__.py)
-        signal.signal(signal.SIGINT, signal.default_int_handler)
     args = parse_args(argv)
 
     def job():
@@ -186,32 +189,14 @@ def main(argv=None):
             return parallel.spawn(train_process, (config, args.output_dir, resume, args.visualdl,
                                                   args.eval_every_pass), nproc)
         train(config, args.output_dir, place, resume, args.visualdl, args.eval_every_pass)
-        return 0
-    return exit_code(job)
+    return cli.run(job, STOPPED_AT_ONCE)
 
 
 def train_process(config, output_dir, resume, visualdl, eval_samples):
     """What each process that main() starts runs: train() on the CPU. Returns its exit code."""
     def job():
         train(config, output_dir, paddle.CPUPlace(), resume, visualdl, eval_samples)
-        return 0
-    return exit_code(job)
-
-
-def exit_code(job):
-    """Run `job`; returns its exit code, after printing in one line what stopped it if a user can fix it."""
-    try:
-        return job()
-    except UserError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return e.exit_code
-    except Interrupted as e:
-        print(e, file=sys.stderr)
-        return 128 + e.signum  # the shell's convention: 130 after Ctrl-C, 143 after SIGTERM
-    except KeyboardInterrupt:  # Ctrl-C while starting up, or a second one while a checkpoint was being written
-        print("stopped at once by Ctrl-C; nothing was written after the newest checkpoint, which --resume continues "
-              "from (a checkpoint cut off midway is never used)", file=sys.stderr)
-        return 130
+    return cli.run(job, STOPPED_AT_ONCE)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import math
 
 from . import plots
 from .config import ConfigError
-from .programs import LOSS_NAMES
+from .schedules import LOSS_NAMES
 
 
 class VisualDLLog:

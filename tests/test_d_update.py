@@ -5,7 +5,7 @@ import pytest
 from conftest import setup, snapshot, tiny_config
 
 from paddle_gan.config import ConfigError, updated
-from paddle_gan.programs import SAVED_GRADIENT, get_params
+from paddle_gan.programs import KEPT_GRADIENT, get_params
 from paddle_gan.readers import NoiseBatches, uniform_data
 
 BETA2, EPSILON = 0.999, 1e-8  # Paddle's Adam defaults
@@ -98,10 +98,10 @@ def test_with_sum_d_fake_keeps_its_gradients_and_moves_no_weight():
     exe.run(programs.d_fake, feed={"z": z}, fetch_list=programs.fetch["d_fake"], scope=scope)
     after = snapshot(scope, d_params)
     assert all(np.array_equal(before[n], after[n]) for n in before)
-    saved = np.array(scope.find_var(SAVED_GRADIENT + "D.dis_prob.w").get_tensor())
+    saved = np.array(scope.find_var(KEPT_GRADIENT + "D.dis_prob.w").get_tensor())
     assert np.abs(saved).max() > 0
     # the kept gradients are no network's parameters: no optimizer moves them, no checkpoint holds them
-    assert not any(p.name.startswith(SAVED_GRADIENT) for p in get_params(programs.d_real, "D."))
+    assert not any(p.name.startswith(KEPT_GRADIENT) for p in get_params(programs.d_real, "D."))
 
 
 def test_sum_with_mixed_precision_is_refused_in_one_line():

@@ -291,7 +291,7 @@ def test_train_fetches_missing_data_but_leaves_bad_files_to_the_reader(tmp_path,
 
 
 def test_cli_reports_failure_in_one_line(tmp_path, capsys):
-    assert download.main(["cifar", "--dest", str(tmp_path / "c"), "--from", str(tmp_path)]) == 1
+    assert download.main(["cifar", "--dest", str(tmp_path / "c"), "--from", str(tmp_path)]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert err == [f"error: cifar: {tmp_path} has no valid copy of data_batch_1, data_batch_2, data_batch_3, "
                    f"data_batch_4, data_batch_5, test_batch, batches.meta in {tmp_path / 'c'}; check the network "
@@ -357,19 +357,9 @@ def test_shell_scripts_hand_their_data_set_and_options_to_fetch(tmp_path, script
     result = subprocess.run(["sh", str(ROOT / "data" / script), "--from", str(tmp_path / "empty"),
                              "--dest", str(tmp_path / "dest")], capture_output=True, text=True,
                             env={"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"})
-    assert result.returncode == 1
+    assert result.returncode == 2
     assert result.stderr.startswith(f"error: {dataset}: {tmp_path / 'empty'} has no valid copy of ")
     assert f"in {tmp_path / 'dest'};" in result.stderr and (tmp_path / "dest").is_dir()
-
-
-def test_the_old_module_name_still_fetches(tmp_path):
-    # python -m paddle_gan.fetch, as earlier READMEs and notebooks wrote it, runs the same command line.
-    result = subprocess.run([sys.executable, "-m", "paddle_gan.fetch", "cifar", "--dest", str(tmp_path / "c"),
-                             "--from", str(tmp_path)], capture_output=True, text=True,
-                            env={"PYTHONPATH": str(Path(__file__).resolve().parent.parent), "PATH": "/usr/bin:/bin"})
-    assert result.returncode == 1 and result.stderr.startswith("error: cifar: ")
-    from paddle_gan import fetch
-    assert fetch.fetch_missing is download.fetch_missing
 
 
 def test_a_data_dir_that_is_a_file_or_holds_a_folder_for_a_file_is_named_before_any_fetch(tmp_path):

@@ -1,0 +1,37 @@
+"""How every command ends: `python -m paddle_gan.{train,generate,evaluate,export,demo,download}` each run their work
+through `run`, so that a problem a user can fix ends in one line and the same exit code everywhere:
+
+  0     done
+  2     bad input or a problem the user can fix (errors.UserError, or a file that cannot be read or written)
+  3     training diverged (errors.Diverged)
+  130   Ctrl-C; 143 SIGTERM (the shell's 128 + the signal's number)
+"""
+import signal
+import sys
+
+from . import stop_quietly
+from .errors import Interrupted, UserError
+
+
+def run(job, ctrl_c=("stopped by Ctrl-C", 130)):
+    """Run `job()` (a command's work, returning its exit code or None for 0); returns the exit code, after printing
+    in one line what stopped it if a user can fix it. `ctrl_c`: what Ctrl-C prints and returns (a server ends so)."""
+    if signal.getsignal(signal.SIGINT) is stop_quietly:  # set while Paddle loaded (paddle_gan/__init__.py): from
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # here on, Ctrl-C reaches the command's own handling
+    try:
+        return job() or 0
+    except UserError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return e.exit_code
+    except OSError as e:  # a path that cannot be read or written: missing folder, no permission, full disk
+        what = e.filename or "a file"
+        print(f"error: cannot use {what} ({e.strerror or e}); check the path, its permissions and the free space",
+              file=sys.stderr)
+        return UserError.exit_code
+    except Interrupted as e:  # the run wrote a checkpoint and says how to continue
+        print(e, file=sys.stderr)
+        return 128 + e.signum
+    except KeyboardInterrupt:
+        message, code = ctrl_c
+        print(message, file=sys.stderr if code else sys.stdout)
+        return code
