@@ -27,7 +27,7 @@ import numpy as np
 import paddle
 
 from . import __version__, safe_pickle
-from .config import ConfigError, from_saved
+from .config import ConfigError, checked
 from .errors import UserError
 from .programs import learning_rate
 
@@ -195,7 +195,7 @@ def read_meta(path):
                               "like mnist_params/pass-00009")
     try:
         meta = json.loads(file.read_text())
-        meta["config"] = from_saved(meta["config"])
+        meta["config"] = checked(meta["config"])
     except (OSError, ValueError, KeyError, TypeError, ConfigError) as e:
         raise CheckpointError(f"{file} cannot be read ({e}); pick another checkpoint folder") from None
     for key, kind in (("pass", int), ("batch", int), ("iteration", int), ("train_state", dict)):

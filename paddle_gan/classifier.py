@@ -17,7 +17,8 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from . import readers, safe_pickle
-from .metrics import NUM_CLASSES, EvaluateError
+from .config import NUM_CLASSES
+from .metrics import EvaluateError
 
 CLASSIFIER_DIR = "data/classifiers"
 EPOCHS = 12

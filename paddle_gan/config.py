@@ -201,14 +201,10 @@ def num_classes(config):
     return NUM_CLASSES if config["conditional"] else 0
 
 
-def from_saved(values):
-    """A config saved in a checkpoint's meta.json, checked like a fresh one."""
-    return updated(DEFAULTS, values)
-
-
 def checked(config):
-    """`config` as Python code hands it over (a notebook's train(config)), typed and checked as the command line's
-    is; keys it lacks take their defaults."""
+    """`config` as Python code hands it over (a notebook's train(config)) or a checkpoint's meta.json holds it,
+    typed and checked as the command line's is; keys it lacks take their defaults (a checkpoint written before a
+    key existed trained with its default)."""
     return updated(DEFAULTS, config)
 
 

@@ -4,9 +4,9 @@ and energy distance). paddle_gan.evaluate feeds them; nothing here knows Paddle 
 """
 import numpy as np
 
+from .config import NUM_CLASSES
 from .errors import UserError
 
-NUM_CLASSES = 10
 MODE_SHARE = 0.01  # a class is a covered mode if it holds at least 1% of the samples
 PR_K = 3           # Kynkaanniemi et al. 2019: the k-th nearest neighbour sets each point's radius
 IS_SPLITS = 10     # the Inception Score's customary 10 splits

@@ -22,7 +22,8 @@ import numpy as np
 import paddle
 
 from . import checkpoint, cli, device, download, generate, outputs, parallel, readers
-from .config import DATASETS, check_dataset, checked, conf_path, load_config, parse_override, updated
+from .config import (AMPS, DATASETS, DEFAULTS, SCHEDULES, check_dataset, checked, conf_path, load_config,
+                     parse_override, updated)
 from .errors import Diverged
 from .programs import build_programs
 from .progress import PassProgress
@@ -109,26 +110,38 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
     return exe, programs, scope
 
 
+# Config keys with a flag of their own (any key: -o KEY=VALUE): (metavar, help)
+KEY_FLAGS = {
+    "num_passes": ("N", "passes to train (a checkpoint and a picture after each)"),
+    "iters_per_pass": ("N", "iterations in a pass"),
+    "batch_size": ("N", "rows of every batch (split over the processes)"),
+    "lr": ("RATE", "Adam's learning rate"),
+    "beta1": ("B", "Adam's beta1"),
+    "noise_dim": ("N", "length of a noise vector"),
+    "seed": ("S", "seed of the initial weights, the data order and the noise"),
+    "schedule": (None, "who trains next"),
+    "nproc": ("N", "processes training together on a CPU, each on its share of every batch (default: the config's; "
+                   "0: one per core, each with 16 rows at least)"),
+    "amp": (None, "mixed precision on a GPU: fp16 (with loss scaling) or bf16 (default: off)"),
+    "keep_checkpoints": ("K", "keep only the newest K checkpoints"),
+}
+CHOICES = {"schedule": SCHEDULES, "amp": AMPS}
+
+
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(prog="python -m paddle_gan.train", description=__doc__.splitlines()[0])
     parser.add_argument("-d", "--dataset", required=True, choices=DATASETS, help="which data set to train on")
     parser.add_argument("--conf", help="config file (default: conf/{dataset}.toml)")
     device.add_arguments(parser)
-    for flag, kind in (("num_passes", int), ("iters_per_pass", int), ("batch_size", int), ("lr", float),
-                       ("beta1", float), ("noise_dim", int), ("seed", int)):
-        parser.add_argument(f"--{flag}", type=kind, help="override the config's " + flag)
-    parser.add_argument("--schedule", choices=("strike", "alternate", "kstep"), help="who trains next")
-    parser.add_argument("--nproc", type=int, metavar="N", help="processes training together on a CPU, each on its "
-                        "share of every batch (default: one per core, each with 16 rows at least; 1: one process)")
-    parser.add_argument("--amp", choices=("off", "fp16", "bf16"),
-                        help="mixed precision on a GPU: fp16 (with loss scaling) or bf16 (default: off)")
+    for key in KEY_FLAGS:  # their types and choices are config.DEFAULTS' and config's choice tuples
+        parser.add_argument(f"--{key}", type=type(DEFAULTS[key]), choices=CHOICES.get(key),
+                            metavar=None if key in CHOICES else KEY_FLAGS[key][0], help=KEY_FLAGS[key][1])
     parser.add_argument("--output_dir", default=".", help="where {d}_samples/ and {d}_params/ go (default: .)")
     parser.add_argument("-o", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="set any config key, e.g. -o d_batch_norm=false (repeatable)")
     parser.add_argument("--resume", nargs="?", const="latest", metavar="DIR",
                         help="continue from the newest checkpoint in {d}_params/, or from checkpoint folder DIR; "
                              "the checkpoint's config, with the command line's changes on top")
-    parser.add_argument("--keep_checkpoints", type=int, metavar="K", help="keep only the newest K checkpoints")
     parser.add_argument("--model_dir", help="generate only: write generated_{d}_samples.png from this checkpoint")
     parser.add_argument("--no_download", action="store_true", help="fail instead of fetching a missing data set")
     parser.add_argument("--eval_every_pass", nargs="?", type=int, const=10000, default=0, metavar="N",
@@ -143,8 +156,7 @@ def config_from_args(args):
     """(config, checkpoint to resume or None): the config file for args.dataset (or --conf), or with --resume the
     checkpoint's config, with the command line's values on top."""
     overrides = dict(parse_override(text) for text in args.overrides)
-    for key in ("num_passes", "iters_per_pass", "batch_size", "lr", "beta1", "noise_dim", "seed", "schedule",
-                "amp", "keep_checkpoints", "nproc"):
+    for key in KEY_FLAGS:
         if getattr(args, key) is not None:
             overrides[key] = getattr(args, key)
     config = load_config(args.conf or conf_path(args.dataset), overrides)
