@@ -97,9 +97,30 @@ def latest(params_dir):
     return folders[-1] if folders else None
 
 
+MOVED_ASIDE = re.compile(r"\.(pass-[0-9-batch]+)\.old-\d+")  # save()'s name for a folder it is overwriting
+
+
+def put_back_moved_aside(params_dir, log=print):
+    """A save that overwrote a checkpoint folder and was killed between its two renames left the old, complete
+    folder under its aside name and none under the real one: put it back, and `log` so. Returns the names put
+    back."""
+    restored = []
+    for old in sorted(Path(params_dir).glob(".pass-*.old-*")):
+        match = MOVED_ASIDE.fullmatch(old.name)
+        final = old.with_name(match[1]) if match else None
+        if final and not final.exists() and all((old / name).is_file() for name in (PARAMS_FILE, OPT_FILE, META_FILE)):
+            os.replace(old, final)
+            restored.append(final.name)
+            log(f"put back {final}, which a save cut off while overwriting it had moved aside")
+    return restored
+
+
 def remove_unfinished(params_dir):
-    """Delete the temporary folders a killed save left behind; returns their names."""
+    """Delete the temporary folders a killed save left behind; returns their names. A folder moved aside by an
+    overwrite goes only once its replacement is in place (put_back_moved_aside first puts back the others)."""
     leftovers = [p for p in Path(params_dir).glob(".pass-*") if p.is_dir()]
+    leftovers = [p for p in leftovers
+                 if not (MOVED_ASIDE.fullmatch(p.name) and not (p.parent / MOVED_ASIDE.fullmatch(p.name)[1]).exists())]
     for path in leftovers:
         shutil.rmtree(path)
     return [p.name for p in leftovers]

@@ -125,6 +125,7 @@ class RunOutputs:
                 tempfile.TemporaryFile(dir=folder).close()
             except OSError as e:
                 raise OutputError(f"cannot write to {folder} ({e.strerror}); choose a writable --output_dir") from None
+        checkpoint.put_back_moved_aside(self.params_dir, log=lambda message: print(message, flush=True))
         for name in checkpoint.remove_unfinished(self.params_dir):
             print(f"removed {self.params_dir / name}, a checkpoint whose writing was cut off", flush=True)
         if resume is None:

@@ -164,6 +164,7 @@ def config_from_args(args):
     resume = None
     if args.resume == "latest":
         params_dir = Path(args.output_dir) / config["params_dir"]
+        checkpoint.put_back_moved_aside(params_dir)  # the newest checkpoint may be there under its aside name
         resume = checkpoint.latest(params_dir)
         if resume is None:
             raise checkpoint.CheckpointError(f"--resume: no checkpoint in {params_dir}; start without --resume")

@@ -1,6 +1,8 @@
 """Checkpoints restore bit for bit and refuse what does not fit."""
 import json
+import os
 import pickle
+from pathlib import Path
 
 import numpy as np
 import paddle
@@ -189,3 +191,36 @@ def test_a_damaged_meta_json_ends_a_resume_in_one_line(tmp_path, capsys, edit):
     assert train.main([*args, "--num_passes", "2", "--resume"]) == 2
     err = capsys.readouterr().err
     assert err.startswith("error: ") and err.count("\n") == 1 and "pick another checkpoint folder" in err, err
+
+
+def test_an_overwrite_cut_off_between_its_renames_puts_the_old_copy_back(tmp_path, monkeypatch):
+    config = tiny_config("uniform")
+    programs, scope, _ = started(config)
+    target = checkpoint.pass_dir(tmp_path, 0)
+    checkpoint.save(target, scope, programs, meta(config, 0))
+    saved = {name: (target / name).read_bytes() for name in (checkpoint.PARAMS_FILE, checkpoint.META_FILE)}
+
+    real_replace = os.replace
+
+    def killed_after_moving_aside(source, destination):  # the first rename happens, the process dies before the next
+        real_replace(source, destination)
+        if ".old-" in Path(destination).name:
+            raise KeyboardInterrupt
+    monkeypatch.setattr(checkpoint.os, "replace", killed_after_moving_aside)
+    with pytest.raises(KeyboardInterrupt):
+        checkpoint.save(target, scope, programs, meta(config, 0))
+    monkeypatch.setattr(checkpoint.os, "replace", real_replace)
+    assert not target.exists() and checkpoint.latest(tmp_path) is None  # only the aside copy holds pass 0
+
+    # what a --resume does first (outputs): the aside copy goes back, whole, and nothing is deleted
+    assert checkpoint.put_back_moved_aside(tmp_path, log=lambda message: None) == ["pass-00000"]
+    assert checkpoint.remove_unfinished(tmp_path) == []
+    assert checkpoint.latest(tmp_path) == target
+    assert {name: (target / name).read_bytes() for name in saved} == saved
+
+    # killed after both renames, before the old copy was deleted: the new folder stays, the old one goes
+    (tmp_path / ".pass-00000.old-4242").mkdir()
+    (tmp_path / ".pass-00000.old-4242" / checkpoint.META_FILE).write_text("{}")
+    assert checkpoint.put_back_moved_aside(tmp_path) == []
+    assert checkpoint.remove_unfinished(tmp_path) == [".pass-00000.old-4242"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["pass-00000"]
