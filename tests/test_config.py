@@ -25,6 +25,16 @@ def test_tutorial_values():
     assert {key for key in v0 if v0[key] != tuned[key]} == {"schedule", "g_steps", "batch_size", "lr", "ema_decay"}
 
 
+@pytest.mark.parametrize("name", ["mnist_v0", "mnist_fluid", "uniform"])
+def test_tutorial_exact_configs_run_as_the_tutorials_did(name, monkeypatch):
+    import paddle
+    from paddle_gan import parallel
+    config = load_config(conf_path(name))
+    monkeypatch.setattr(parallel.os, "sched_getaffinity", lambda pid: set(range(8)), raising=False)
+    assert parallel.processes(config, paddle.CPUPlace()) == 1  # one process: batch norm sees the tutorial's batch
+    assert config["d_update"] == "each" and config["noise_source"] in ("auto", "reader")  # one update per program
+
+
 def test_fashion_mnist_is_the_mnist_config_on_other_data():
     mnist, fashion = load_config(conf_path("mnist")), load_config(conf_path("fashion_mnist"))
     differ = {key for key in mnist if mnist[key] != fashion[key]}

@@ -39,6 +39,10 @@ CASES = {
     "uniform strike": dict(dataset="uniform", iters_per_pass=7, batch_size=16),
     "mnist alternate": dict(dataset="mnist", iters_per_pass=3, schedule="alternate"),
     "mnist kstep": dict(dataset="mnist", iters_per_pass=3, schedule="kstep", d_steps=2, g_steps=1),
+    "mnist kstep, D updated on the summed loss": dict(dataset="mnist", iters_per_pass=3, schedule="kstep", d_steps=2,
+                                                      g_steps=1, d_update="sum"),
+    "mnist kstep, one D update per program": dict(dataset="mnist", iters_per_pass=3, schedule="kstep", d_steps=2,
+                                                  g_steps=1, d_update="each"),
     "mnist conditional, averaged": dict(dataset="mnist", iters_per_pass=3, schedule="kstep", g_steps=2,
                                         conditional=True, ema_decay=0.999),
 }
