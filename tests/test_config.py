@@ -22,7 +22,8 @@ def test_tutorial_values():
     assert (v0["noise_dim"], v0["lr"], v0["beta1"], v0["schedule"], v0["max_strike"], v0["batch_size"]) == \
         (100, 2e-4, 0.5, "strike", 5, 128)
     tuned = load_config(conf_path("mnist"))  # the default: v0's nets, tuned schedule, batch, rate and averaging
-    assert {key for key in v0 if v0[key] != tuned[key]} == {"schedule", "g_steps", "batch_size", "lr", "ema_decay"}
+    assert {key for key in v0 if v0[key] != tuned[key]} == {"schedule", "g_steps", "batch_size", "lr", "ema_decay",
+                                                           "nproc"}
 
 
 @pytest.mark.parametrize("name", ["mnist_v0", "mnist_fluid", "uniform"])
