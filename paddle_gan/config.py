@@ -205,6 +205,9 @@ def checked(config):
     """`config` as Python code hands it over (a notebook's train(config)) or a checkpoint's meta.json holds it,
     typed and checked as the command line's is; keys it lacks take their defaults (a checkpoint written before a
     key existed trained with its default)."""
+    if not isinstance(config, dict):
+        raise ConfigError(f"a config is a dict of settings, e.g. load_config(conf_path('mnist')), not "
+                          f"{type(config).__name__}")
     return updated(DEFAULTS, config)
 
 

@@ -56,6 +56,8 @@ def check_page():
 
 def serve(model_dir, port):
     """Export `model_dir`'s generator and serve the page on 127.0.0.1:`port` (0: any free port) until Ctrl-C."""
+    if not 0 <= port <= 65535:
+        raise UserError(f"--port {port}: a port is a number from 1 to 65535 (0: any free one)")
     check_page()
     if checkpoint.saved_config(model_dir)["dataset"] == "uniform":
         raise UserError(f"{model_dir} is the uniform toy's generator, which draws 2-D points: the demo page draws "

@@ -305,6 +305,9 @@ def fetch(ds, dest=None, force=False, folder=None, mirrors=None, wheel=None, abs
     """Make `dest` (default ds.dest) hold all of the data set's files, valid (with `absent_only`, only fill in the
     files that are not there at all). Returns {file fetched: its source}; raises FetchError, with what to try, if
     some file could not be had."""
+    if folder is not None and not Path(folder).is_dir():  # before anything is made, and not blamed on the network
+        raise FetchError(f"--from {folder}: no such folder; give the folder that holds {ds.name}'s files or their "
+                         "archives")
     dest = Path(dest or ds.dest)
     dest.mkdir(parents=True, exist_ok=True)
     needed = [name for name, expected in ds.files.items() if force or not file_matches(dest / name, expected)]

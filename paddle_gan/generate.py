@@ -84,6 +84,17 @@ def write_picture(model_dir, dataset, output_dir=".", place=None, seed=0):
     return path
 
 
+PICTURE_TYPES = (".png", ".jpg", ".jpeg", ".pdf", ".svg")  # what plots.save_samples (matplotlib) can write
+
+
+def check_output_names(out, png):
+    """Refuse an empty output name, or a picture name whose extension names no picture type."""
+    if not out.strip() or Path(out).name in ("", ".npy"):
+        raise UserError(f"-o {out!r}: name the numpy file to write, e.g. -o samples.npy")
+    if png is not None and Path(png).suffix.lower() not in PICTURE_TYPES:
+        raise UserError(f"--png {png!r}: end the name with one of {', '.join(PICTURE_TYPES)}, e.g. samples.png")
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(prog="python -m paddle_gan.generate", description=__doc__.splitlines()[0])
     parser.add_argument("--model_dir", required=True, help="a checkpoint folder, e.g. mnist_params/pass-00009")
@@ -97,8 +108,10 @@ def main(argv=None):
     args = parser.parse_args(argv)
     if args.n < 1:
         parser.error(f"-n {args.n}: must be at least 1")
+
     def job():
         check_seed(args.seed)
+        check_output_names(args.out, args.png)  # before anything is written
         chosen = parse_labels(args.label)
         exe, programs, scope, config = load_generator(args.model_dir, device.place_from_args(args))
         labels = labels_to_draw(config, chosen, args.n)

@@ -22,8 +22,9 @@ import numpy as np
 import paddle
 
 from . import checkpoint, cli, device, download, generate, outputs, parallel, readers
-from .config import (AMPS, DATASETS, DEFAULTS, SCHEDULES, check_dataset, checked, conf_path, load_config,
-                     parse_override, updated)
+from .config import (AMPS, DATASETS, DEFAULTS, SCHEDULES, ConfigError, check_dataset, checked, conf_path,
+                     load_config, parse_override, updated)
+from .metrics import IS_SPLITS
 from .errors import Diverged
 from .programs import build_programs
 from .progress import PassProgress
@@ -65,6 +66,7 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
     folder to continue from; `visualdl`: a folder for VisualDL's logs; `eval_samples`: if not 0, score that many
     samples after every pass (paddle_gan.evaluate). Returns (exe, programs, scope)."""
     config = checked(config)  # from Python (a notebook) as from the command line: a bad value stops here
+    check_run_options(visualdl, eval_samples)
     place = place if place is not None else device.make_place()
     plan = device.plan(config, place)  # the tutorials' loop on CPU; on a GPU, noise in the programs, fewer fetches
     parallel.connect(config, place)  # several processes: join the others, before static mode
@@ -126,6 +128,16 @@ KEY_FLAGS = {
     "keep_checkpoints": ("K", "keep only the newest K checkpoints"),
 }
 CHOICES = {"schedule": SCHEDULES, "amp": AMPS}
+
+
+def check_run_options(visualdl, eval_samples):
+    """Refuse, before any work, a --visualdl that is not a folder and an evaluation count that cannot be scored."""
+    if visualdl is not None and Path(visualdl).exists() and not Path(visualdl).is_dir():
+        raise ConfigError(f"--visualdl {visualdl} is a file; give a folder for VisualDL's logs")
+    if not isinstance(eval_samples, int) or isinstance(eval_samples, bool) or \
+            not (eval_samples == 0 or eval_samples >= IS_SPLITS):
+        raise ConfigError(f"--eval_every_pass {eval_samples}: score at least {IS_SPLITS} samples (the Inception "
+                          "Score's splits), e.g. 10000, or leave it out")
 
 
 def parse_args(argv=None):
@@ -190,6 +202,7 @@ def main(argv=None):
         if args.model_dir:
             print(f"wrote {generate.write_picture(args.model_dir, args.dataset, args.output_dir, place)}")
             return 0
+        check_run_options(args.visualdl, args.eval_every_pass)
         config, resume = config_from_args(args)
         if not args.no_download and parallel.world_size() == 1:  # under a launcher all processes would fetch at once
             download.fetch_missing(config)  # what data/get_{d}_data.sh does, when the reader's files are absent

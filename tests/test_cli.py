@@ -1,0 +1,71 @@
+"""Every command refuses a bad flag at the door: one line that names the flag and the fix, exit code 2, nothing
+written. (argparse's own refusals, of a flag's type or choices, print its usage line first, as any Python tool.)"""
+import pytest
+
+from paddle_gan import demo, download, evaluate, export, generate, train
+
+COMMANDS = {"train": train.main, "generate": generate.main, "evaluate": evaluate.main, "export": export.main,
+            "demo": demo.main, "download": download.main}
+
+# (command, arguments, what the error line must say)
+CASES = [
+    ("train", ["-d", "mnist", "--num_passes", "0"], "num_passes=0 must be a positive whole number"),
+    ("train", ["-d", "mnist", "--iters_per_pass", "-3"], "iters_per_pass=-3"),
+    ("train", ["-d", "mnist", "--batch_size", "0"], "batch_size=0"),
+    ("train", ["-d", "mnist", "--lr", "-1"], "lr=-1.0 must be positive"),
+    ("train", ["-d", "mnist", "--beta1", "1.5"], "beta1=1.5"),
+    ("train", ["-d", "mnist", "--noise_dim", "0"], "noise_dim=0"),
+    ("train", ["-d", "mnist", "--seed", "-1"], "seed=-1"),
+    ("train", ["-d", "mnist", "--nproc", "-2"], "nproc=-2"),
+    ("train", ["-d", "mnist", "--keep_checkpoints", "-1"], "keep_checkpoints=-1"),
+    ("train", ["-d", "mnist", "--eval_every_pass", "-5"], "--eval_every_pass -5"),
+    ("train", ["-d", "mnist", "--eval_every_pass", "3"], "--eval_every_pass 3"),
+    ("train", ["-d", "mnist", "--visualdl", "{file}"], "is a file"),
+    ("train", ["-d", "mnist", "-o", "bogus=1"], "-o 'bogus=1'"),
+    ("train", ["-d", "mnist", "-o", "lr=fast"], "lr='fast': expected a float"),
+    ("train", ["-d", "mnist", "-o", "d_update=both"], "d_update='both' is not one of"),
+    ("train", ["-d", "mnist", "--conf", "{tmp}/missing.toml"], "not found"),
+    ("train", ["-d", "mnist", "--resume", "{tmp}"], "not a paddle_gan checkpoint folder"),
+    ("generate", ["--model_dir", "{tmp}", "--seed", "-1"], "--seed -1"),
+    ("generate", ["--model_dir", "{tmp}", "-o", ""], "-o ''"),
+    ("generate", ["--model_dir", "{tmp}", "--png", "grid.bmp"], "--png 'grid.bmp'"),
+    ("generate", ["--model_dir", "{tmp}", "--label", "x"], "--label x"),
+    ("generate", ["--model_dir", "{tmp}"], "not a paddle_gan checkpoint folder"),
+    ("evaluate", ["-d", "mnist", "--model_dir", "{tmp}", "--seed", "-4"], "--seed -4"),
+    ("evaluate", ["-d", "mnist", "--model_dir", "{tmp}"], "not a paddle_gan checkpoint folder"),
+    ("evaluate", ["-d", "mnist", "--samples", "{tmp}/missing.npy"], "missing.npy"),
+    ("export", ["--model_dir", "{tmp}", "--out", "{tmp}/out"], "not a paddle_gan checkpoint folder"),
+    ("demo", ["--model_dir", "{tmp}", "--port", "70000"], "--port 70000"),
+    ("demo", ["--model_dir", "{tmp}", "--port", "-1"], "--port -1"),
+    ("download", ["mnist", "--from", "{tmp}/nowhere", "--dest", "{tmp}/d"], "--from {tmp}/nowhere: no such folder"),
+]
+
+
+@pytest.mark.parametrize("command, args, says", CASES, ids=[f"{c}{' '.join(a)}" for c, a, _ in CASES])
+def test_a_bad_flag_is_refused_in_one_line(command, args, says, tmp_path, capsys):
+    (tmp_path / "a_file").write_text("")
+    args = [a.format(tmp=tmp_path, file=tmp_path / "a_file") for a in args]
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert COMMANDS[command](args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: ") and err.count("\n") == 1, err
+    assert says.format(tmp=tmp_path) in err, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+@pytest.mark.parametrize("command, args", [("train", ["-d", "mnist", "--schedule", "often"]),
+                                           ("train", ["-d", "mnist", "--lr", "fast"]),
+                                           ("generate", ["--model_dir", "x", "-n", "0"]),
+                                           ("evaluate", ["-d", "mnist", "--real", "-n", "3"]),
+                                           ("export", ["--model_dir", "x", "--out", "y", "--format", "tf"])])
+def test_argparse_refuses_a_value_of_the_wrong_kind(command, args, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        COMMANDS[command](args)
+    assert stopped.value.code == 2
+    assert capsys.readouterr().err.splitlines()[-1].startswith(f"python -m paddle_gan.{command}: error: ")
+
+
+def test_train_from_python_refuses_a_config_that_is_not_one(tmp_path):
+    from paddle_gan.config import ConfigError
+    with pytest.raises(ConfigError, match="a config is a dict of settings.*not NoneType"):
+        train.train(None, tmp_path)
