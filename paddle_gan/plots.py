@@ -69,14 +69,27 @@ def sample_figure(samples, title):
     return fig
 
 
+def smoothed(values, points=50):
+    """`values` averaged over a sliding window of about 1/`points` of their length (at least 1), the ends over the
+    part of the window that exists: the trend that per-iteration noise hides."""
+    window = max(1, len(values) // points)
+    if window == 1:
+        return np.asarray(values, dtype=np.float64)
+    kernel = np.ones(window)
+    return np.convolve(values, kernel, "same") / np.convolve(np.ones(len(values)), kernel, "same")
+
+
 def loss_figure(iterations, d_loss, g_loss):
-    """D's and G's losses against the iteration count; -log(0.5) marks the balance the v0 text hoped for."""
+    """D's and G's losses against the iteration count, each as its raw values (faint) and their sliding mean;
+    -log(0.5) marks the balance the v0 text hoped for."""
     fig = Figure(figsize=(8, 4))
     ax = fig.subplots()
-    for values, label in ((d_loss, "d_loss"), (g_loss, "g_loss")):
+    for i, (values, label) in enumerate(((d_loss, "d_loss"), (g_loss, "g_loss"))):
         values = np.asarray(values, dtype=np.float64)
-        known = np.isfinite(values)
-        ax.plot(np.asarray(iterations)[known], values[known], linewidth=0.8, label=label)
+        known = np.isfinite(values)  # under kstep each loss is computed on its own network's iterations only
+        x = np.asarray(iterations)[known]
+        ax.plot(x, values[known], linewidth=0.5, alpha=0.25, color=f"C{i}")
+        ax.plot(x, smoothed(values[known]), linewidth=1.5, color=f"C{i}", label=f"{label} (sliding mean)")
     ax.axhline(np.log(2.0), color="gray", linestyle="--", linewidth=0.8, label="-log(0.5)")
     ax.set_xlabel("iteration")
     ax.set_ylabel("loss")

@@ -2,7 +2,7 @@
 import numpy as np
 from matplotlib.image import imread
 
-from paddle_gan.plots import image_grid, sample_figure, save_loss_curve, save_samples
+from paddle_gan.plots import image_grid, loss_figure, sample_figure, save_loss_curve, save_samples
 
 
 def test_grid_layout_and_pixel_values():
@@ -25,6 +25,24 @@ def test_png_files(tmp_path):
     save_samples(np.random.default_rng(0).random((50, 2)), tmp_path / "s.png", "t")
     save_loss_curve([0, 1, 2], [0.7, float("nan"), 0.6], [0.6, 0.7, float("nan")], tmp_path / "l.png")
     assert imread(tmp_path / "s.png").shape[2] in (3, 4) and (tmp_path / "l.png").stat().st_size > 1000
+
+
+def test_the_loss_curve_draws_the_trend_over_the_faint_raw_values():
+    rng = np.random.default_rng(0)
+    iterations = np.arange(3000)
+    d_loss = 0.7 - iterations / 6000 + rng.normal(0, 0.2, 3000)  # D pulling ahead under heavy noise
+    g_loss = np.where(iterations % 3 == 0, np.nan, 0.7 + iterations / 3000 + rng.normal(0, 0.3, 3000))
+    ax = loss_figure(iterations, d_loss, g_loss).axes[0]
+    raw_d, trend_d, raw_g, trend_g = ax.lines[:4]
+    assert raw_d.get_alpha() < 0.5 and trend_d.get_alpha() in (None, 1)
+    assert len(raw_g.get_xdata()) == 2000  # the iterations where G's loss was computed
+    for raw, trend, slope in ((raw_d, trend_d, -1 / 6000), (raw_g, trend_g, 1 / 3000)):
+        y, x = np.asarray(trend.get_ydata()), np.asarray(trend.get_xdata())
+        middle = slice(len(y) // 10, -len(y) // 10)  # away from the ends' shorter windows
+        truth = 0.7 + slope * x[middle]
+        # the trend, a quarter as far off on average as a raw point (0.2, 0.3)
+        assert np.sqrt(np.mean((y[middle] - truth) ** 2)) < 0.06
+        assert np.std(np.diff(y)) < np.std(np.diff(np.asarray(raw.get_ydata()))) / 10
 
 
 def test_a_notebook_figure_shows_the_same_picture_as_the_file():
