@@ -4,6 +4,7 @@
   {d}_samples/losses.csv      a row per iteration: pass, iteration (the batch in its pass), the four losses, trained
   {d}_samples/loss.png        the losses so far, redrawn after every pass
   {d}_samples/train_pass{N}.png   the pass's samples from the run's fixed picture noise
+  {d}_samples/progress.gif    every pass's picture so far, a frame each, rewritten after every pass
   {d}_samples/metrics.csv, metrics.png   with --eval_every_pass: the scores of every pass (paddle_gan.evaluate)
   {d}_params/pass-NNNNN/      a checkpoint after every pass, or when the run is stopped midway (checkpoint.py)
 
@@ -195,6 +196,9 @@ class RunOutputs:
                   flush=True)
         with self._writing():
             plots.save_samples(samples, self.samples_dir / f"train_pass{pass_id}.png", f"pass {pass_id}")
+            plots.save_progress_animation([self.samples_dir / f"train_pass{n}.png" for n in range(pass_id + 1)
+                                           if (self.samples_dir / f"train_pass{n}.png").is_file()],
+                                          self.samples_dir / "progress.gif")
             plots.save_loss_curve(self.history["iteration"], self.history["d_loss"], self.history["g_loss"],
                                   self.samples_dir / "loss.png")
             if self.dashboard:

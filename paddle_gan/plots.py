@@ -59,6 +59,16 @@ def save_samples(samples, path, title=None):
     imsave(path, sample_picture(samples, title))
 
 
+def save_progress_animation(frames, path, seconds_per_frame=0.5):
+    """Write the pictures `frames` (PNG paths, oldest first: every pass's train_pass{N}.png) as an animated GIF
+    that loops, the run's evolution at a glance. Frames of another size are scaled to the first's."""
+    from PIL import Image  # matplotlib's own dependency
+    images = [Image.open(frame).convert("RGB") for frame in frames]
+    images = [image if image.size == images[0].size else image.resize(images[0].size) for image in images]
+    images[0].save(path, save_all=True, append_images=images[1:], duration=int(seconds_per_frame * 1000), loop=0,
+                   optimize=False)
+
+
 def sample_figure(samples, title):
     """The samples' picture in a figure with `title`, for a notebook to show inline."""
     fig = Figure(figsize=(4, 4))

@@ -89,6 +89,15 @@ def test_image_run_writes_grid_params_and_losses(tmp_path):
     grid = imread(samples / "train_pass1.png")
     assert grid.shape[:2] == (8 * 30 + 2, 8 * 30 + 2)  # 8x8 images of 28 px with 2-px gaps
     assert (samples / "loss.png").is_file()
+    # the animation: a frame per pass, each that pass's picture
+    from PIL import Image, ImageSequence
+    animation = Image.open(samples / "progress.gif")
+    frames = [np.asarray(frame.convert("RGB")) for frame in ImageSequence.Iterator(animation)]
+    assert len(frames) == 2
+    for pass_id, frame in enumerate(frames):
+        picture = np.asarray(Image.open(samples / f"train_pass{pass_id}.png").convert("RGB")).astype(int)
+        assert frame.shape == picture.shape and np.abs(frame.astype(int) - picture).mean() < 8  # a GIF's palette
+    assert np.abs(frames[0].astype(int) - frames[1]).mean() > 1  # the samples changed between the passes
     for pass_id in (0, 1):
         folder = tmp_path / "out" / "mnist_params" / f"pass-{pass_id:05d}"
         assert {p.name for p in folder.iterdir()} == {"model.pdparams", "optimizer.pdopt", "meta.json"}
