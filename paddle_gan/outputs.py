@@ -194,8 +194,10 @@ class RunOutputs:
             print(f"Pass {pass_id}: samples mean {np.round(mean.astype(float), 3).tolist()}, std "
                   f"{np.round(std.astype(float), 3).tolist()} (U[0,1)^2: mean [0.5, 0.5], std [0.289, 0.289])",
                   flush=True)
+        seen_by_d = d_map(self.exe, self.programs, self.scope, self.config) if self.config["dataset"] == "uniform" \
+            else None
         with self._writing():
-            plots.save_samples(samples, self.samples_dir / f"train_pass{pass_id}.png", f"pass {pass_id}")
+            plots.save_samples(samples, self.samples_dir / f"train_pass{pass_id}.png", f"pass {pass_id}", seen_by_d)
             plots.save_progress_animation([self.samples_dir / f"train_pass{n}.png" for n in range(pass_id + 1)
                                            if (self.samples_dir / f"train_pass{n}.png").is_file()],
                                           self.samples_dir / "progress.gif")
@@ -334,6 +336,21 @@ class SilentOutputs(RunOutputs):
 
     def _write_checkpoint(self, path, pass_id, batches_done):
         checkpoint.check_finite(path, self.scope, self.programs)
+
+
+D_MAP_SIZE = 101  # points a side of the grid the toy's picture shows D's view on
+
+
+def d_map(exe, programs, scope, config):
+    """D's probability that a point is real on a D_MAP_SIZE x D_MAP_SIZE grid over the toy's plotted area (row:
+    y, column: x), batch norm in eval mode, as the losses program computes it."""
+    axis = np.linspace(*plots.SCATTER_LIMITS, D_MAP_SIZE, dtype=np.float32)
+    x, y = np.meshgrid(axis, axis)
+    points = np.stack([x.ravel(), y.ravel()], axis=1)
+    z = readers.noise(config, len(points), seed=0)  # G's half of the program, unused here: it needs its feed
+    probs = exe.run(programs.losses, feed={"img": points, "z": z}, fetch_list=programs.fetch["d_of_each"],
+                    scope=scope)[0]
+    return np.asarray(probs).reshape(D_MAP_SIZE, D_MAP_SIZE)
 
 
 def d_outputs(exe, programs, scope, real, noise):

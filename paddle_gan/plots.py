@@ -29,34 +29,48 @@ def image_grid(images, nrow=None):
     return grid
 
 
-def scatter_figure(points, title):
-    """A scatter plot of 2-D `points` with the unit square (where the real data lives) drawn in."""
-    fig = Figure(figsize=(5, 5))
+SCATTER_LIMITS = (-0.5, 1.5)  # the plotted area of the toy's pictures, on both axes
+
+
+def scatter_figure(points, title, d_map=None):
+    """A scatter plot of 2-D `points` with the unit square (where the real data lives) drawn in. `d_map`: D's
+    probability that a point is real, on a square grid over SCATTER_LIMITS (row i: y, column j: x), drawn
+    underneath as a colour map with its 0.5 contour: what D thinks, which is what moves G's points."""
+    fig = Figure(figsize=(5.6, 5) if d_map is not None else (5, 5))
     ax = fig.subplots()
+    if d_map is not None:
+        shown = ax.imshow(d_map, origin="lower", extent=(*SCATTER_LIMITS, *SCATTER_LIMITS), cmap="coolwarm_r",
+                          vmin=0, vmax=1, alpha=0.6, interpolation="bilinear")
+        axis = np.linspace(*SCATTER_LIMITS, d_map.shape[0])
+        if d_map.min() < 0.5 < d_map.max():
+            ax.contour(axis, axis, d_map, levels=[0.5], colors="k", linewidths=0.8, linestyles="--")
+        fig.colorbar(shown, ax=ax, fraction=0.046, pad=0.04, label="D(x): real (1) or fake (0), dashed at 0.5")
     ax.add_patch(Rectangle((0, 0), 1, 1, fill=False, edgecolor="tab:red", linewidth=1.5, label="U[0,1)²"))
-    ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5, label="G(z)")
-    ax.set_xlim(-0.5, 1.5)
-    ax.set_ylim(-0.5, 1.5)
+    # black over D's blue-to-red view, which the default blue would blend into
+    ax.scatter(points[:, 0], points[:, 1], s=4, alpha=0.5, label="G(z)", color="k" if d_map is not None else None)
+    ax.set_xlim(*SCATTER_LIMITS)
+    ax.set_ylim(*SCATTER_LIMITS)
     ax.set_aspect("equal")
     ax.set_title(title)
     fig.legend(loc="lower center", ncol=2, frameon=False)  # below the axes, never over the points
     return fig
 
 
-def sample_picture(samples, title=None):
+def sample_picture(samples, title=None, d_map=None):
     """What samples look like, as an (H, W, 3) uint8 RGB picture: the 8x8 grid for images, a rendered scatter plot
-    (with `title`) for 2-D points. Every sample picture paddle_gan shows or writes comes from here."""
+    (with `title`, and D's view `d_map` underneath if given) for 2-D points. Every sample picture paddle_gan shows or
+    writes comes from here."""
     if samples.ndim == 2:
-        canvas = FigureCanvasAgg(scatter_figure(samples, title))
+        canvas = FigureCanvasAgg(scatter_figure(samples, title, d_map))
         canvas.draw()
         return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
     grid = image_grid(samples)
     return np.repeat(grid, 3, axis=2) if grid.shape[2] == 1 else grid  # gray as RGB: a colormap would shift levels
 
 
-def save_samples(samples, path, title=None):
-    """Write `sample_picture(samples, title)` as a PNG: the v0 demo's train_pass{N}.png."""
-    imsave(path, sample_picture(samples, title))
+def save_samples(samples, path, title=None, d_map=None):
+    """Write `sample_picture(samples, title, d_map)` as a PNG: the v0 demo's train_pass{N}.png."""
+    imsave(path, sample_picture(samples, title, d_map))
 
 
 def save_progress_animation(frames, path, seconds_per_frame=0.5):

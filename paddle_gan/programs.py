@@ -124,7 +124,7 @@ def build_programs(config, noise_in_graph=False):
         fetch["infer"] = [nets.generator(config, z, training=False, net=ema.generator_name(config), label=label)]
 
     with program("losses"):
-        feed["losses"], fetch["losses"], fetch["d_outputs"] = _monitor(config, inputs)
+        feed["losses"], fetch["losses"], fetch["d_outputs"], fetch["d_of_each"] = _monitor(config, inputs)
 
     if parallel.world_size() > 1:  # what the driver loop must decide alike on every rank (parallel.agree)
         for how in ("mean", "max"):
@@ -220,7 +220,7 @@ def _keep_gradients(config, program, loss, prefix):
 
 def _monitor(config, inputs):
     """The losses program's body: the three losses on one real batch and one noise batch, forward only, batch norm in
-    eval mode, and D's mean outputs D(x), D(G(z)). Returns (feeds, the losses, D's outputs)."""
+    eval mode, and D's mean outputs D(x), D(G(z)). Returns (feeds, the losses, D's mean outputs, D(x) per row)."""
     # The v0 strike rule compares losses from forward passes in test mode (v0's PASS_TEST) on the same batch.
     img, img_label, real_feeds = inputs.real()
     z, label, noise_feeds = inputs.noise(always_fed=True)
@@ -237,7 +237,8 @@ def _monitor(config, inputs):
     losses = [loss(real_logit, config["real_label"]), loss(fake_logit, 0), loss(fake_logit, 1)]
     # D's logits mean nothing to a reader; its probabilities do (D(x) -> 1 and D(G(z)) -> 0: D is winning).
     d_outputs = [paddle.mean(F.sigmoid(real_logit)), paddle.mean(F.sigmoid(fake_logit))]
-    return real_feeds + noise_feeds, losses, d_outputs
+    # and D(x) of every fed row: the toy's picture of what D thinks (outputs.d_map)
+    return real_feeds + noise_feeds, losses, d_outputs, [F.sigmoid(real_logit)]
 
 
 def _graph_noise(config):

@@ -66,3 +66,34 @@ def test_metrics_figure_draws_the_panels_of_the_metrics_it_is_given():
     energy, share = metrics_figure([0], toy, "iteration", floor={"energy_distance": -1e-4}).axes
     assert len(energy.lines) == 1  # a negative real-data distance (unbiased estimate) has no place on a log axis
     assert [line.get_label() for line in share.lines] == ["inside", "grid_coverage"]
+
+
+def test_the_toys_picture_shows_ds_view_computed_by_d(tmp_path):
+    from conftest import tiny_config
+
+    from paddle_gan import outputs
+    from paddle_gan.train import train
+    config = tiny_config("uniform", iters_per_pass=200, batch_size=64)
+    exe, programs, scope = train(config, tmp_path)
+    seen = outputs.d_map(exe, programs, scope, config)
+    assert seen.shape == (outputs.D_MAP_SIZE,) * 2 and 0 <= seen.min() and seen.max() <= 1
+    assert seen.std() > 0.01  # a D trained for 200 iterations does not think the same of every point
+    # each cell is D's own output at that point: (row i, column j) is (x_j, y_i)
+    axis = np.linspace(*outputs.plots.SCATTER_LIMITS, outputs.D_MAP_SIZE, dtype=np.float32)
+    for i, j in ((0, 0), (50, 70), (100, 30)):
+        point = np.array([[axis[j], axis[i]]], np.float32)
+        z = np.zeros((1, config["noise_dim"]), np.float32)
+        alone = exe.run(programs.losses, feed={"img": point, "z": z}, fetch_list=programs.fetch["d_of_each"],
+                        scope=scope)[0]
+        np.testing.assert_allclose(float(np.asarray(alone).ravel()[0]), seen[i, j], rtol=1e-5, atol=1e-6)
+    # the written picture: the background is coloured where D is sure (far from white), under the points
+    picture = imread(tmp_path / "uniform_samples" / "train_pass0.png")[:, :, :3]
+    plain = imread(save_plain(tmp_path, config))[:, :, :3]
+    assert picture.shape[1] > plain.shape[1]  # room for the colour bar
+    assert np.mean(np.abs(picture - picture.mean(axis=2, keepdims=True)) > 0.05) > 0.2  # colour, not gray/white
+
+
+def save_plain(tmp_path, config):
+    points = np.random.default_rng(0).random((50, 2))
+    save_samples(points, tmp_path / "plain.png", "plain")
+    return tmp_path / "plain.png"
