@@ -148,12 +148,13 @@ def _read(scope, names):
     return {name: np.array(scope.find_var(name).get_tensor()) for name in names}
 
 
-def make_meta(config, pass_id, batch, iteration, streams):
-    """What meta.json holds: `batch` batches of pass `pass_id` done, `iteration` iterations done in all, and where
-    each of `streams` (name -> real batches, noise batches or schedule) stands."""
+def make_meta(config, pass_id, batch, iteration, streams, run=None):
+    """What meta.json holds: `batch` batches of pass `pass_id` done, `iteration` iterations done in all, where
+    each of `streams` (name -> real batches, noise batches or schedule) stands, and `run`, the name of the run the
+    checkpoint belongs to (outputs.py: a resume may only continue the run of its output folder)."""
     return {"paddle_gan": __version__, "paddle": paddle.__version__,
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "pass": pass_id, "batch": batch,
-            "iteration": iteration, "config": config,
+            "iteration": iteration, "config": config, "run": run,
             "train_state": {name: stream.state() for name, stream in streams.items()}}
 
 
@@ -223,6 +224,9 @@ def read_meta(path):
         if type(meta.get(key)) is not kind or (kind is int and meta[key] < 0):
             raise CheckpointError(f"{file} has no valid {key!r} (a {kind.__name__} is expected); pick another "
                                   "checkpoint folder")
+    if meta["batch"] > meta["config"]["iters_per_pass"]:  # checked before a resume moves anything
+        raise CheckpointError(f"{file}: batch {meta['batch']} lies past the end of a pass of "
+                              f"{meta['config']['iters_per_pass']} iterations; pick another checkpoint folder")
     return meta
 
 

@@ -18,9 +18,11 @@ instead of writing over the first one's files.
 import contextlib
 import csv
 import os
+import secrets
 import shlex
 import shutil
 import tempfile
+import time
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +40,7 @@ from .schedules import LOSS_NAMES
 from .visualdl_log import VisualDLLog
 
 LOSS_COLUMNS = ("pass", "iteration", *LOSS_NAMES, "trained")
+RUN_NAME = "run_name.txt"  # in {d}_samples/: the run its logs belong to; every checkpoint's meta.json names it too
 RUN_FILES = ("losses.csv", "metrics.csv", "loss.png", "metrics.png", "train_pass0.png")  # in {d}_samples/
 
 
@@ -137,6 +140,7 @@ class RunOutputs:
                 raise OutputError(f"{earlier[0]} belongs to an earlier run that a fresh start would overwrite; "
                                   f"continue that run with --resume{make}, or move it away or choose another "
                                   "--output_dir to start afresh")
+        self.run_name = run_name(self.samples_dir, resume)
 
     def _branch_off(self):
         """A resume from before the newest checkpoint: set the abandoned branch aside (checkpoint.set_aside_newer),
@@ -255,7 +259,8 @@ class RunOutputs:
             raise OutputError(f"{log} was moved, deleted or replaced while the run wrote it (the rows since then "
                               f"went with it); {self._how_to_go_on()}")
         checkpoint.save(path, self.scope, self.programs,
-                        checkpoint.make_meta(self.config, pass_id, batches_done, self.iteration, self.streams))
+                        checkpoint.make_meta(self.config, pass_id, batches_done, self.iteration, self.streams,
+                                             self.run_name))
         checkpoint.prune(self.params_dir, self.config["keep_checkpoints"])
 
     @contextlib.contextmanager
@@ -353,6 +358,24 @@ def d_map(exe, programs, scope, config):
     return np.asarray(probs).reshape(D_MAP_SIZE, D_MAP_SIZE)
 
 
+def run_name(samples_dir, resume):
+    """The name of the run that writes into `samples_dir`, kept in its RUN_NAME file: a fresh run's is new; a
+    resumed run's is its checkpoint's (or, for a checkpoint from before names, the folder's). A checkpoint of one
+    run resumed into a folder that holds another run's logs is refused: their rows would follow each other in one
+    losses.csv."""
+    path = samples_dir / RUN_NAME
+    here = path.read_text().strip() if path.is_file() else None
+    theirs = checkpoint.read_meta(resume).get("run") if resume else None
+    if here and theirs and here != theirs:
+        raise OutputError(f"{resume} is a checkpoint of run {theirs}, but {samples_dir} holds the logs of run {here}: "
+                          "resume it into its own --output_dir, or into a new one")
+    name = theirs or (here if resume else None) or time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(name + "\n")
+    os.replace(tmp, path)
+    return name
+
+
 def d_outputs(exe, programs, scope, real, noise):
     """D's mean probabilities (D(x), D(G(z))) on a real batch and a noise batch (their feeds), batch norm in eval
     mode."""
@@ -373,6 +396,11 @@ def _restart_loss_log(path, rows_kept):
     if path.is_file():
         with open(path, newline="") as f:
             rows = list(csv.reader(f))[1:rows_kept + 1]
+    if len(rows) < rows_kept:  # cut short or deleted since the checkpoint: the rows stay, empty, so the next ones
+        # land at their iterations; said, since the curve then has a gap
+        print(f"{path} held {len(rows)} of the {rows_kept} iterations before the checkpoint; the missing rows are "
+              "left empty", flush=True)
+        rows += [[""] * len(LOSS_COLUMNS) for _ in range(rows_kept - len(rows))]
     tmp = path.with_name(path.name + ".tmp")
     with open(tmp, "w", newline="") as f:
         csv.writer(f).writerows([LOSS_COLUMNS, *rows])

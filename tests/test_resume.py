@@ -1,5 +1,6 @@
 """Nothing lost: a stopped run resumes bit for bit, Ctrl-C writes a checkpoint, NaN stops the run, bad output
 folders are refused before any work."""
+import json
 import pickle
 import shlex
 import signal
@@ -219,3 +220,41 @@ def test_resuming_from_an_older_checkpoint_branches_off_and_keeps_the_abandoned_
     assert len((samples / "losses.csv").read_text().splitlines()) == 1 + 2 * branch["iters_per_pass"]
 
     assert checkpoint.latest(params) == params / "pass-00001"  # what a plain --resume continues: the new branch
+
+
+def test_a_checkpoint_of_another_run_is_not_resumed_into_this_runs_folder(tmp_path):
+    config = tiny_config("uniform", num_passes=1)
+    train(config, tmp_path / "a")
+    train(dict(config, seed=8), tmp_path / "b")
+    losses_b = (tmp_path / "b" / "uniform_samples" / "losses.csv").read_text()
+    with pytest.raises(OutputError, match="is a checkpoint of run .* holds the logs of run .*its own --output_dir"):
+        train(dict(config, num_passes=2), tmp_path / "b", resume=tmp_path / "a" / "uniform_params" / "pass-00000")
+    assert (tmp_path / "b" / "uniform_samples" / "losses.csv").read_text() == losses_b  # untouched
+    # its own folder, or a new one, is fine; a branch of the same run too
+    train(dict(config, num_passes=2), tmp_path / "c", resume=tmp_path / "a" / "uniform_params" / "pass-00000")
+    train(dict(config, num_passes=2), tmp_path / "a", resume=tmp_path / "a" / "uniform_params" / "pass-00000")
+
+
+def test_a_loss_log_cut_short_before_resume_keeps_its_rows_at_their_iterations(tmp_path, capsys):
+    config = tiny_config("uniform", num_passes=1, iters_per_pass=5)
+    train(config, tmp_path)
+    log = tmp_path / "uniform_samples" / "losses.csv"
+    lines = log.read_text().splitlines()
+    log.write_text("\n".join(lines[:3]) + "\n")  # the header and 2 of 5 rows left
+    train(dict(config, num_passes=2), tmp_path, resume=tmp_path / "uniform_params" / "pass-00000")
+    assert "held 2 of the 5 iterations before the checkpoint; the missing rows are left empty" in capsys.readouterr().out
+    rows = log.read_text().splitlines()
+    assert len(rows) == 1 + 10 and rows[1:3] == lines[1:3] and set(rows[3:6]) == {",,,,,,"}
+    assert rows[6].startswith("1,0,")  # pass 1's first iteration, where it belongs
+
+
+def test_a_meta_json_with_a_batch_past_the_pass_is_refused_before_anything_moves(tmp_path):
+    config = tiny_config("uniform", num_passes=2, iters_per_pass=3)
+    train(config, tmp_path)
+    meta_file = tmp_path / "uniform_params" / "pass-00000" / checkpoint.META_FILE
+    meta = json.loads(meta_file.read_text())
+    meta_file.write_text(json.dumps({**meta, "batch": 9}))
+    before = sorted(p.name for p in (tmp_path / "uniform_params").iterdir())
+    with pytest.raises(checkpoint.CheckpointError, match="batch 9 lies past the end of a pass of 3 iterations"):
+        train(dict(config, num_passes=3), tmp_path, resume=tmp_path / "uniform_params" / "pass-00000")
+    assert sorted(p.name for p in (tmp_path / "uniform_params").iterdir()) == before  # nothing set aside
