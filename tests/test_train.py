@@ -67,8 +67,10 @@ def write_bright_and_dark(folder, n=64, seed=0):
 
 @pytest.mark.slow
 def test_a_short_conditional_run_draws_the_class_asked_for(tmp_path):
-    # 100 iterations at a high rate: on 3 seeds the bright class came out 0.3 to 0.9 brighter on average (in [-1, 1])
-    # than the dark one from the same noise; before training the label makes no visible difference.
+    # 100 iterations at a high rate: the bright class came out 0.24 to 1.07 brighter on average (in [-1, 1]) than the
+    # dark one from the same noise over seeds 1-6 (d_update sum; 0.3 to 0.9 over 3 seeds with each), and brighter
+    # for every noise vector; before training the label makes no visible difference (about 1e-5). The bound sits well
+    # below the spread of seeds, so that another host's float rounding cannot cross it.
     config = tiny_config("mnist", data_dir=str(write_bright_and_dark(tmp_path / "data")), conditional=True,
                          batch_size=16, iters_per_pass=100, log_every=1000, schedule="alternate", lr=4e-3,
                          ema_decay=0.0, seed=2)
@@ -76,7 +78,7 @@ def test_a_short_conditional_run_draws_the_class_asked_for(tmp_path):
     z = noise(config, 32, seed=5)
     dark = sample(exe, programs, scope, z, labels=np.zeros(32, np.int64))
     bright = sample(exe, programs, scope, z, labels=np.ones(32, np.int64))
-    assert bright.mean() - dark.mean() > 0.3
+    assert bright.mean() - dark.mean() > 0.1
     assert np.mean(bright.mean(axis=(1, 2, 3)) > dark.mean(axis=(1, 2, 3))) > 0.9  # nearly every noise vector
 
 
