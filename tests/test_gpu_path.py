@@ -18,7 +18,7 @@ from paddle_gan.config import ConfigError, updated
 from paddle_gan.device import DeviceError, plan
 from paddle_gan.errors import Diverged
 from paddle_gan.generate import write_picture
-from paddle_gan.programs import _graph_noise, build_programs, get_params
+from paddle_gan.programs import KEPT_GRADIENT, _graph_noise, build_programs, get_params
 from paddle_gan.readers import graph_noise_seed
 from paddle_gan.train import train
 
@@ -65,7 +65,8 @@ def test_a_gpu_takes_the_gpu_path_unless_strike_needs_the_losses(monkeypatch):
     assert gpu_path(tiny_config("mnist", schedule="strike"), place) == (False, 1)
     config = tiny_config("mnist", schedule="alternate", noise_source="reader", fetch_every=1)
     assert gpu_path(config, place) == (False, 1)
-    assert gpu_path(tiny_config("mnist", amp="fp16", schedule="alternate"), place)[0]
+    # mixed precision takes one D update per program (d_update=sum is built for float32)
+    assert gpu_path(tiny_config("mnist", amp="fp16", schedule="alternate", d_update="each"), place)[0]
 
 
 def test_the_gpu_path_on_cpu_by_config_keys():
@@ -103,7 +104,8 @@ def test_amp_is_refused_on_cpu_in_one_line(tmp_path, amp):
 def test_amp_programs_build_and_keep_their_state_with_the_optimizers(amp, dataset):
     if amp == "fp16" and not LEGACY_IR:
         pytest.skip("PIR checks float16 kernels while building, and a CPU build has none for matmul and conv")
-    programs = build_programs(tiny_config(dataset, amp=amp, schedule="alternate"), noise_in_graph=True)
+    programs = build_programs(tiny_config(dataset, amp=amp, schedule="alternate", d_update="each"),
+                              noise_in_graph=True)
 
     def state(program):
         return {v.name for v in program.list_vars() if v.persistable and ".opt." in v.name}
@@ -160,10 +162,19 @@ def test_graph_labels_ask_for_every_class():
 
 
 @pytest.mark.parametrize("conditional", [False, True])  # a CGAN draws its classes in the programs too
-def test_each_program_with_graph_noise_moves_only_its_own_network(conditional):
-    config = tiny_config("mnist", schedule="alternate", conditional=conditional, ema_decay=0.999)
+@pytest.mark.parametrize("d_update", ["each", "sum"])
+def test_each_program_with_graph_noise_moves_only_its_own_network(conditional, d_update):
+    config = tiny_config("mnist", schedule="alternate", conditional=conditional, ema_decay=0.999, d_update=d_update)
     programs, scope, exe = setup(config, noise_in_graph=True)
     g_params, d_params = get_params(programs.g, "G."), get_params(programs.g, "D.")
+    if d_update == "sum":  # d_fake keeps D's gradients of its drawn noise for d_real's step, and moves no weight
+        before = snapshot(scope, g_params + d_params)
+        assert np.isfinite(loss_of(exe, programs, scope, "d_fake"))
+        after = snapshot(scope, g_params + d_params)
+        assert all(np.array_equal(before[n], after[n]) for n in before if not n.endswith(("_mean", "_variance")))
+        kept = np.array(scope.find_var(KEPT_GRADIENT + d_params[0].name).get_tensor())
+        assert np.abs(kept).max() > 0
+        return
     for step, trained, frozen in (("d_fake", d_params, g_params), ("g", g_params, d_params)):
         before_trained, before_frozen = snapshot(scope, trained), snapshot(scope, frozen)
         assert np.isfinite(loss_of(exe, programs, scope, step))

@@ -103,7 +103,8 @@ def test_d_real_update_is_seen_by_d_fake():
 
 
 def test_d_real_and_d_fake_share_one_adam_state_apart_from_g():
-    programs = build_programs(tiny_config("mnist"))
+    # with one update per program (d_update=sum has one Adam, d_real's: test_d_update.py)
+    programs = build_programs(tiny_config("mnist", d_update="each"))
 
     def optimizer_state(program):
         params = {p.name for p in program.global_block().all_parameters()}
