@@ -31,40 +31,48 @@ class UnsafePickleError(UserError):
     """A pickle that asks for something other than data; it was refused before anything in it ran."""
 
 
+class _Refused(pickle.UnpicklingError):
+    """A function the pickle names that data never needs (the text names it)."""
+
+
+class _NotData(pickle.UnpicklingError):
+    """A value the pickle would build that data never holds (the text says what)."""
+
+
 def _numeric_dtype(*args):
     dtype = np.dtype(*args)
     if dtype.hasobject:
-        raise pickle.UnpicklingError("an array of Python objects (dtype=object), whose elements would be unpickled "
+        raise _NotData("an array of Python objects (dtype=object), whose elements would be unpickled "
                                      "too")
     return dtype
 
 
 def _ndarray(*args):
     """numpy.ndarray as a pickle names it: an argument of _reconstruct, never called (it could make any array)."""
-    raise pickle.UnpicklingError("numpy.ndarray called directly")
+    raise _NotData("numpy.ndarray called directly")
 
 
 def _reconstruct(subtype, shape, dtype_code):
     if subtype is not _ndarray:
-        raise pickle.UnpicklingError(f"an array of subclass {subtype!r}")
+        raise _NotData(f"an array of subclass {subtype!r}")
     return np.ndarray.__new__(np.ndarray, shape, _numeric_dtype(dtype_code))
 
 
 def _scalar(dtype, data=None):
     if not isinstance(dtype, np.dtype) or dtype.hasobject:
-        raise pickle.UnpicklingError("a numpy scalar of a non-numeric dtype")
+        raise _NotData("a numpy scalar of a non-numeric dtype")
     return np.frombuffer(data, dtype, count=1)[0]
 
 
 def _frombuffer(buffer, dtype, shape, order):
     if not isinstance(dtype, np.dtype) or dtype.hasobject:
-        raise pickle.UnpicklingError("an array of Python objects (dtype=object)")
+        raise _NotData("an array of Python objects (dtype=object)")
     return np.frombuffer(buffer, dtype).reshape(shape, order=order)
 
 
 def _encode(text, encoding="latin1"):
     if not isinstance(text, str):
-        raise pickle.UnpicklingError("_codecs.encode of something other than a string")
+        raise _NotData("_codecs.encode of something other than a string")
     return codecs.encode(text, encoding)
 
 
@@ -93,10 +101,6 @@ class _DataUnpickler(pickle.Unpickler):
         raise _Refused(f"a persistent id ({str(pid)[:40]!r})")
 
 
-class _Refused(pickle.UnpicklingError):
-    """What a pickle asked for that data never needs (the text says what)."""
-
-
 def _object_arrays(value):
     """Whether `value` holds an array of Python objects anywhere (one that the checks while loading missed)."""
     if isinstance(value, np.ndarray):
@@ -114,16 +118,14 @@ def loads(data, source, encoding="ASCII"):
     try:
         value = _DataUnpickler(io.BytesIO(data), encoding=encoding).load()
         if _object_arrays(value):
-            raise pickle.UnpicklingError("an array of Python objects (dtype=object)")
+            raise _NotData("an array of Python objects (dtype=object)")
         return value
     except _Refused as e:
         raise UnsafePickleError(f"{source} asks to run {e} when loaded, which a data file never needs; refused, "
                                 "nothing in it was run: use a copy from a source you trust") from None
-    except pickle.UnpicklingError as e:
-        if "dtype=object" in str(e) or "non-numeric" in str(e) or "subclass" in str(e) or "directly" in str(e):
-            raise UnsafePickleError(f"{source} holds {e}, which a data file never needs; refused: use a copy from a "
-                                    "source you trust") from None
-        raise
+    except _NotData as e:
+        raise UnsafePickleError(f"{source} holds {e}, which a data file never needs; refused: use a copy from a "
+                                "source you trust") from None
 
 
 def load(path, encoding="ASCII"):
