@@ -151,7 +151,7 @@ def _read(scope, names):
 def make_meta(config, pass_id, batch, iteration, streams, run=None):
     """What meta.json holds: `batch` batches of pass `pass_id` done, `iteration` iterations done in all, where
     each of `streams` (name -> real batches, noise batches or schedule) stands, and `run`, the name of the run the
-    checkpoint belongs to (outputs.py: a resume may only continue the run of its output folder)."""
+    checkpoint belongs to (run_folder.py: a resume may only continue the run of its output folder)."""
     return {"paddle_gan": __version__, "paddle": paddle.__version__,
             "time": time.strftime("%Y-%m-%dT%H:%M:%S%z"), "pass": pass_id, "batch": batch,
             "iteration": iteration, "config": config, "run": run,

@@ -237,7 +237,7 @@ def _monitor(config, inputs):
     losses = [loss(real_logit, config["real_label"]), loss(fake_logit, 0), loss(fake_logit, 1)]
     # D's logits mean nothing to a reader; its probabilities do (D(x) -> 1 and D(G(z)) -> 0: D is winning).
     d_outputs = [paddle.mean(F.sigmoid(real_logit)), paddle.mean(F.sigmoid(fake_logit))]
-    # and D(x) of every fed row: the toy's picture of what D thinks (outputs.d_map)
+    # and D(x) of every fed row: the toy's picture of what D thinks (d_view.d_map)
     return real_feeds + noise_feeds, losses, d_outputs, [F.sigmoid(real_logit)]
 
 

@@ -2,8 +2,8 @@
 
 The tutorials' loop. Each iteration reads a real batch and a noise batch, asks the schedule which programs to run
 (d_fake, d_real, g: schedules.py), and runs them with the Executor (train_step). After each pass the run draws
-samples from a fixed noise batch, writes the loss log and saves a checkpoint (outputs.py). The programs and why they
-share parameters: programs.py.
+samples from a fixed noise batch (pass_pictures.py) and saves a checkpoint (saving.py); every iteration adds a row to
+the loss log (loss_log.py). The programs and why they share parameters: programs.py.
 
 Nothing is lost: `--resume` continues from a checkpoint exactly as if the run had never stopped (checkpoint.py);
 Ctrl-C or SIGTERM finish the iteration, write a checkpoint and exit (signals.py); a loss that is NaN or inf stops
@@ -11,7 +11,7 @@ the run (exit 3) before it can overwrite a good checkpoint.
 
 Two switches decided once, outside the loop: on a GPU the loop takes the GPU path (device.plan: noise drawn in the
 programs, losses fetched every few iterations); with several processes each trains on its share of every batch and
-rank 0 alone writes (parallel.py, outputs.for_this_process).
+rank 0 alone writes (parallel.py).
 """
 import argparse
 import signal
@@ -21,15 +21,20 @@ from pathlib import Path
 import numpy as np
 import paddle
 
-from . import checkpoint, cli, device, download, generate, outputs, parallel, readers
+from . import checkpoint, cli, device, download, generate, parallel, pass_pictures, pass_scores, readers, run_folder
 from .config import (AMPS, DATASETS, DEFAULTS, SCHEDULES, ConfigError, check_dataset, checked, conf_path,
                      load_config, parse_override, updated)
 from .metrics import IS_SPLITS
+from .d_view import d_outputs
 from .errors import Diverged
+from .loss_log import LossLog
+from .pass_scores import PassScores
 from .programs import build_programs
 from .progress import PassProgress
+from .saving import Saver
 from .schedules import LOSS_OF_PROGRAM, make_schedule
 from .signals import StopSignals
+from .visualdl_log import VisualDLLog, learning_rates
 
 
 def train_step(exe, programs, scope, schedule, real, noise, fetch_losses=True):
@@ -66,14 +71,16 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
     folder to continue from; `visualdl`: a folder for VisualDL's logs; `eval_samples`: if not 0, score that many
     samples after every pass (paddle_gan.evaluate). Returns (exe, programs, scope)."""
     config = checked(config)  # from Python (a notebook) as from the command line: a bad value stops here
-    check_run_options(visualdl, eval_samples)
+    check_run_options(visualdl, eval_samples, config)
     place = place if place is not None else device.make_place()
     plan = device.plan(config, place)  # the tutorials' loop on CPU; on a GPU, noise in the programs, fewer fetches
     parallel.connect(config, place)  # several processes: join the others, before static mode
     paddle.enable_static()
     if resume:
         checkpoint.check_data(resume)  # a planted file stops the run before it writes anything
-    run = outputs.for_this_process(config, output_dir, resume, visualdl, eval_samples)  # rank 0 writes
+    writes = parallel.rank() == 0  # with several processes, rank 0 writes and the others only train
+    dashboard = VisualDLLog(visualdl) if writes and visualdl else None  # first: a missing VisualDL stops it now
+    folder = run_folder.prepare(config, output_dir, resume) if writes else run_folder.folder_of(config, output_dir)
 
     real_batches = parallel.share(readers.real_batches(config))  # reads the data first: a missing file fails now
     noise_batches = parallel.share(readers.training_noise(config))
@@ -85,30 +92,57 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
     streams = {"real_batches": real_batches, "noise_batches": noise_batches, "schedule": schedule}
     start = checkpoint.resume(resume, config, scope, place, programs, streams) if resume else checkpoint.Start()
     plan.seed_graph_noise(config, start.iteration)
-    ipp = config["iters_per_pass"]
+    ipp, iteration = config["iters_per_pass"], start.iteration
 
-    with run.started(exe, programs, scope, streams, start.iteration), StopSignals() as signals:
-        for pass_id in range(start.pass_id, config["num_passes"]):
-            first = start.batch if pass_id == start.pass_id else 0
-            with PassProgress(pass_id, ipp, first, config["log_every"]) as progress:
-                for batch_id in range(first, ipp):
-                    real, noise = next(real_batches), plan.noise(noise_batches)
-                    try:
-                        loss, trained = train_step(exe, programs, scope, schedule, real, noise,
-                                                   plan.fetch_losses(batch_id))
-                    except Diverged as e:  # a NaN or inf loss: stop before it reaches a checkpoint
-                        raise run.diverged(e, pass_id, batch_id, plan.fetch_every) from None
-                    run.log(pass_id, batch_id, loss, trained, real, noise)
-                    progress.update(batch_id, loss, trained)
-                    stop = signals.requested(exe, programs, scope)
-                    if stop and batch_id + 1 < ipp:  # at a pass's end, the pass's checkpoint serves
-                        progress.write(f"{signal.Signals(stop).name}: writing a checkpoint "
-                                       "(Ctrl-C again to stop at once)")
-                        raise run.interrupted(stop, pass_id, batch_id + 1)
-            run.pass_end(pass_id)  # the pass's picture, loss curve, evaluation and checkpoint
-            stop = signals.requested(exe, programs, scope)
-            if stop:
-                raise run.interrupted(stop, pass_id, ipp)
+    if writes and resume:  # the run is back where the checkpoint left it: safe to set a newer branch aside
+        run_folder.branch_off(folder, resume)
+    loss_log = LossLog(folder.samples_dir, iteration) if writes else None
+    scores = PassScores(config, folder.samples_dir, eval_samples, iteration) if writes and eval_samples else None
+    saver = Saver(config, folder, writes, programs, scope, streams, loss_log, resume)
+    try:
+        with StopSignals() as signals:
+            for pass_id in range(start.pass_id, config["num_passes"]):
+                first = start.batch if pass_id == start.pass_id else 0
+                with PassProgress(pass_id, ipp, first, config["log_every"]) as progress:
+                    for batch_id in range(first, ipp):
+                        real, noise = next(real_batches), plan.noise(noise_batches)
+                        try:
+                            loss, trained = train_step(exe, programs, scope, schedule, real, noise,
+                                                       plan.fetch_losses(batch_id))
+                        except Diverged as e:  # a NaN or inf loss: stop before it reaches a checkpoint
+                            raise saver.diverged(e, pass_id, batch_id, plan.fetch_every) from None
+                        iteration += 1
+                        if loss_log:
+                            loss_log.write(pass_id, batch_id, loss, trained)
+                        if dashboard and batch_id % config["log_every"] == 0:
+                            # (noise drawn in the programs: the host's noise stream feeds only this)
+                            seen = d_outputs(exe, programs, scope, real, noise or next(noise_batches))
+                            dashboard.iteration(iteration - 1, loss, *seen)
+                        progress.update(batch_id, loss, trained)
+                        stop = signals.requested(exe, programs, scope)
+                        if stop and batch_id + 1 < ipp:  # at a pass's end, the pass's checkpoint serves
+                            progress.write(f"{signal.Signals(stop).name}: writing a checkpoint "
+                                           "(Ctrl-C again to stop at once)")
+                            raise saver.interrupted(stop, pass_id, batch_id + 1, iteration)
+                if writes:  # the pass's pictures and loss curve, the dashboard's pass records, the scores
+                    samples = pass_pictures.draw(exe, programs, scope, config, folder.samples_dir, pass_id,
+                                                 loss_log.history)
+                    if dashboard:
+                        dashboard.pass_end(pass_id, learning_rates(programs, scope), samples)
+                    if scores:
+                        scores.score(exe, programs, scope, pass_id, iteration)
+                saver.save(pass_id, ipp, iteration)
+                stop = signals.requested(exe, programs, scope)
+                if stop:
+                    raise saver.interrupted(stop, pass_id, ipp, iteration)
+    except OSError as e:  # an output that cannot be written (a full disk, a folder replaced by a file)
+        raise saver.write_failed(e) from None
+    finally:  # however the run ends, its logs are closed (a stopped run's curves are worth most)
+        for log in (loss_log, dashboard):
+            if log:
+                log.close()
+        if writes:
+            run_folder.release_folders(config, output_dir)
     return exe, programs, scope
 
 
@@ -130,14 +164,16 @@ KEY_FLAGS = {
 CHOICES = {"schedule": SCHEDULES, "amp": AMPS}
 
 
-def check_run_options(visualdl, eval_samples):
-    """Refuse, before any work, a --visualdl that is not a folder and an evaluation count that cannot be scored."""
+def check_run_options(visualdl, eval_samples, config=None):
+    """Refuse, before any work, a --visualdl that is not a folder and an evaluation that cannot be scored."""
     if visualdl is not None and Path(visualdl).exists() and not Path(visualdl).is_dir():
         raise ConfigError(f"--visualdl {visualdl} is a file; give a folder for VisualDL's logs")
     if not isinstance(eval_samples, int) or isinstance(eval_samples, bool) or \
             not (eval_samples == 0 or eval_samples >= IS_SPLITS):
         raise ConfigError(f"--eval_every_pass {eval_samples}: score at least {IS_SPLITS} samples (the Inception "
                           "Score's splits), e.g. 10000, or leave it out")
+    if eval_samples and config is not None:
+        pass_scores.check_dataset(config)
 
 
 def parse_args(argv=None):
@@ -211,7 +247,7 @@ def main(argv=None):
         if parallel.world_size() == 1:  # (under a launcher, it said how many)
             print(f"training in {nproc} process{'es' if nproc > 1 else ''} (--nproc N to choose)", flush=True)
         if nproc > 1:  # each trains on its share of every batch; this one holds the output folders and waits
-            outputs.claim_folders(config, args.output_dir)
+            run_folder.claim_folders(config, args.output_dir)
             return parallel.spawn(train_process, (config, args.output_dir, resume, args.visualdl,
                                                   args.eval_every_pass), nproc)
         train(config, args.output_dir, place, resume, args.visualdl, args.eval_every_pass)

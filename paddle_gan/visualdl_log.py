@@ -8,6 +8,8 @@ each pass the learning rates and the fixed-noise sample picture (step = pass). V
 """
 import math
 
+import numpy as np
+
 from . import plots
 from .config import ConfigError
 from .schedules import LOSS_NAMES
@@ -46,3 +48,9 @@ class VisualDLLog:
 
     def __exit__(self, *exc):
         self.close()
+
+
+def learning_rates(programs, scope):
+    """{"G": rate, "D": rate}: what each Adam will use now (read from its state, so a --lr set on resume shows)."""
+    return {net: float(np.array(scope.find_var(name).get_tensor()).item())
+            for net, name in programs.learning_rates.items()}

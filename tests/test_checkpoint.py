@@ -212,7 +212,7 @@ def test_an_overwrite_cut_off_between_its_renames_puts_the_old_copy_back(tmp_pat
     monkeypatch.setattr(checkpoint.os, "replace", real_replace)
     assert not target.exists() and checkpoint.latest(tmp_path) is None  # only the aside copy holds pass 0
 
-    # what a --resume does first (outputs): the aside copy goes back, whole, and nothing is deleted
+    # what a --resume does first (run_folder.prepare): the aside copy goes back, whole, and nothing is deleted
     assert checkpoint.put_back_moved_aside(tmp_path, log=lambda message: None) == ["pass-00000"]
     assert checkpoint.remove_unfinished(tmp_path) == []
     assert checkpoint.latest(tmp_path) == target

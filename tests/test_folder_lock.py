@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from conftest import tiny_config
 
-from paddle_gan import outputs
-from paddle_gan.outputs import OutputError
+from paddle_gan import run_folder
+from paddle_gan.run_folder import OutputError
 
 ROOT = Path(__file__).resolve().parent.parent
 ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -59,31 +59,31 @@ def test_a_second_run_into_a_running_runs_folder_is_refused_until_the_first_is_k
 
 def test_claiming_twice_in_one_process_is_one_claim_and_ending_the_run_lets_go(tmp_path):
     config = tiny_config("uniform")
-    outputs.claim_folders(config, tmp_path)
-    outputs.claim_folders(config, tmp_path)  # a notebook calling train() again
-    holder = subprocess.run([sys.executable, "-c", "import sys; from paddle_gan import outputs; "
+    run_folder.claim_folders(config, tmp_path)
+    run_folder.claim_folders(config, tmp_path)  # a notebook calling train() again
+    holder = subprocess.run([sys.executable, "-c", "import sys; from paddle_gan import run_folder; "
                              "from paddle_gan.config import load_config, conf_path; "
-                             "outputs.claim_folders(load_config(conf_path('uniform')), sys.argv[1])", str(tmp_path)],
+                             "run_folder.claim_folders(load_config(conf_path('uniform')), sys.argv[1])", str(tmp_path)],
                             env=ENV, capture_output=True, text=True, timeout=60)
     assert holder.returncode != 0 and f"(process {os.getpid()})" in holder.stderr
-    outputs.release_folders(config, tmp_path)
+    run_folder.release_folders(config, tmp_path)
     holder = subprocess.run(holder.args, env=ENV, capture_output=True, text=True, timeout=60)
     assert holder.returncode == 0, holder.stderr
 
 
 def test_a_claim_held_elsewhere_names_its_process(tmp_path):
     config = tiny_config("uniform")
-    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from paddle_gan import outputs; "
+    holder = subprocess.Popen([sys.executable, "-c", "import sys, time; from paddle_gan import run_folder; "
                                "from paddle_gan.config import load_config, conf_path; "
-                               "outputs.claim_folders(load_config(conf_path('uniform')), sys.argv[1]); "
+                               "run_folder.claim_folders(load_config(conf_path('uniform')), sys.argv[1]); "
                                "print('held', flush=True); time.sleep(60)", str(tmp_path)],
                               env=ENV, stdout=subprocess.PIPE, text=True)
     try:
         assert holder.stdout.readline().strip() == "held"
         with pytest.raises(OutputError, match=f"process {holder.pid}"):
-            outputs.claim_folders(config, tmp_path)
+            run_folder.claim_folders(config, tmp_path)
     finally:
         holder.kill()
         holder.wait()
-    outputs.claim_folders(config, tmp_path)  # free again
-    outputs.release_folders(config, tmp_path)
+    run_folder.claim_folders(config, tmp_path)  # free again
+    run_folder.release_folders(config, tmp_path)

@@ -71,15 +71,15 @@ def test_metrics_figure_draws_the_panels_of_the_metrics_it_is_given():
 def test_the_toys_picture_shows_ds_view_computed_by_d(tmp_path):
     from conftest import tiny_config
 
-    from paddle_gan import outputs
+    from paddle_gan import d_view, plots
     from paddle_gan.train import train
     config = tiny_config("uniform", iters_per_pass=200, batch_size=64)
     exe, programs, scope = train(config, tmp_path)
-    seen = outputs.d_map(exe, programs, scope, config)
-    assert seen.shape == (outputs.D_MAP_SIZE,) * 2 and 0 <= seen.min() and seen.max() <= 1
+    seen = d_view.d_map(exe, programs, scope, config)
+    assert seen.shape == (d_view.D_MAP_SIZE,) * 2 and 0 <= seen.min() and seen.max() <= 1
     assert seen.std() > 0.01  # a D trained for 200 iterations does not think the same of every point
     # each cell is D's own output at that point: (row i, column j) is (x_j, y_i)
-    axis = np.linspace(*outputs.plots.SCATTER_LIMITS, outputs.D_MAP_SIZE, dtype=np.float32)
+    axis = np.linspace(*plots.SCATTER_LIMITS, d_view.D_MAP_SIZE, dtype=np.float32)
     for i, j in ((0, 0), (50, 70), (100, 30)):
         point = np.array([[axis[j], axis[i]]], np.float32)
         z = np.zeros((1, config["noise_dim"]), np.float32)

@@ -16,7 +16,7 @@ from conftest import tiny_config, uninterrupted_run, write_mnist
 from paddle_gan import checkpoint, readers
 from paddle_gan.config import updated
 from paddle_gan.errors import Diverged
-from paddle_gan.outputs import OutputError
+from paddle_gan.run_folder import OutputError
 from paddle_gan.train import train
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -9,7 +9,7 @@ from conftest import free_port, tiny_config, wait_for_port
 
 from paddle_gan import train as train_module
 from paddle_gan.config import ConfigError
-from paddle_gan.outputs import learning_rates
+from paddle_gan.visualdl_log import learning_rates
 from paddle_gan.train import train
 
 
