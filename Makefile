@@ -1,7 +1,7 @@
 # The whole setup on a fresh machine:
 #   make run    create .venv, install the right Paddle, fetch MNIST if missing, train the MNIST GAN
 #               (make run ARGS=--resume continues it; ARGS passes any flags of python -m paddle_gan.train)
-#   make test   the same environment, then the test suite
+#   make test   the same environment, then the test suite (make test MARK="not slow": the quick part)
 #   make demo-js   the demo page's JavaScript library (python -m paddle_gan.demo), from the npm registry
 # Other Paddle builds: make test VENV=.venv-paddle2.6 PADDLE=paddlepaddle==2.6.2
 
@@ -33,8 +33,13 @@ $(MNIST): | install
 run: install data
 	$(PY) -m paddle_gan.train -d mnist $(ARGS)
 
+# The suite runs a test file per core (pytest-xdist), then alone the tests marked serial, whose signals must arrive
+# at a moment a busy machine would delay. MARK narrows both, e.g. make test MARK="not slow".
+TEST_JOBS ?= 2
+MARK ?=
 test: install
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(TEST_JOBS) --dist loadfile -m "not serial$(if $(MARK), and ($(MARK)))" $(PYTEST_ARGS)
+	$(PY) -m pytest -p no:xdist -m "serial$(if $(MARK), and ($(MARK)))" $(PYTEST_ARGS) || [ $$? -eq 5 ]  # 5: none
 
 # onnxruntime-web, pinned, for demo/index.html: its CPU (WebAssembly) build only, out of the npm package; not in the
 # repository, its .wasm being 14 MB. npm pack checks the tarball against the registry's checksum.

@@ -238,8 +238,8 @@ def main(argv=None):
         if args.model_dir:
             print(f"wrote {generate.write_picture(args.model_dir, args.dataset, args.output_dir, place)}")
             return 0
-        check_run_options(args.visualdl, args.eval_every_pass)
         config, resume = config_from_args(args)
+        check_run_options(args.visualdl, args.eval_every_pass, config)
         if not args.no_download and parallel.world_size() == 1:  # under a launcher all processes would fetch at once
             download.fetch_missing(config)  # what data/get_{d}_data.sh does, when the reader's files are absent
         device.plan(config, place)  # refuses what cannot run here (--amp on a CPU) before any process starts

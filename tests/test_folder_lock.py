@@ -30,6 +30,7 @@ def wait_for(path, process, timeout=120):
         time.sleep(0.2)
 
 
+@pytest.mark.serial
 @pytest.mark.slow
 @pytest.mark.parametrize("second", [[], ["--resume"]], ids=["fresh", "resume"])
 def test_a_second_run_into_a_running_runs_folder_is_refused_until_the_first_is_killed(tmp_path, second):

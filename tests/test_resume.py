@@ -139,6 +139,7 @@ def straight_run(tmp_path_factory):
     return uninterrupted_run(cli, SIGNAL_RUN, tmp_path_factory)
 
 
+@pytest.mark.serial
 @pytest.mark.slow
 @pytest.mark.parametrize("signum, code", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_a_signal_mid_pass_checkpoints_and_the_resume_completes_the_same_run(tmp_path, signum, code, straight_run):
@@ -163,6 +164,7 @@ def test_a_signal_mid_pass_checkpoints_and_the_resume_completes_the_same_run(tmp
     assert_same_run(straight_run, tmp_path / "stopped", "uniform_samples", "uniform_params", "pass-00001")
 
 
+@pytest.mark.serial
 @pytest.mark.slow
 def test_ctrl_c_during_start_up_or_twice_mid_run_stops_in_one_line(tmp_path):
     args = ("-d", "uniform", "--num_passes", "2", "--iters_per_pass", "3000", "-o", "log_every=100", "--nproc", "1")
