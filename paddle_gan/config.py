@@ -14,7 +14,7 @@ except ModuleNotFoundError:  # Python < 3.11
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
 DATASETS = ("uniform", "mnist", "fashion_mnist", "cifar")
-NETWORKS = ("v0_mlp", "v0_dcgan", "fluid_dcgan")
+NETWORKS = ("v0_mlp", "v0_dcgan", "fluid_dcgan", "basic_mlp")
 SCHEDULES = ("strike", "alternate", "kstep")
 NOISES = ("normal", "uniform")
 AMPS = ("off", "fp16", "bf16")
@@ -166,15 +166,18 @@ def check(config):
                           "e.g. -o data_dir=data/mnist_data)")
     if (config["dataset"] == "uniform") != (config["network"] == "v0_mlp"):
         raise ConfigError(f"network={config['network']} does not fit dataset={config['dataset']}: "
-                          "use v0_mlp for uniform and v0_dcgan or fluid_dcgan for images")
+                          "use v0_mlp for uniform and v0_dcgan, fluid_dcgan or basic_mlp for images")
     if config["d_reference_batch"] and config["network"] != "v0_mlp":
         raise ConfigError(f"d_reference_batch=true is built for the uniform toy's D (v0_mlp), not network="
                           f"{config['network']}; drop -o d_reference_batch=true")
     if config["conditional"] and config["dataset"] == "uniform":
         raise ConfigError("conditional=true needs a data set with classes (mnist, fashion_mnist, cifar); the uniform "
                           "toy has none: drop -o conditional=true")
-    if config["network"] == "fluid_dcgan" and sample_shape(config) != (1, 28, 28):
-        raise ConfigError("network=fluid_dcgan is built for 28x28 MNIST; use v0_dcgan for cifar")
+    if config["network"] in ("fluid_dcgan", "basic_mlp") and sample_shape(config) != (1, 28, 28):
+        raise ConfigError(f"network={config['network']} is built for 28x28 MNIST; use v0_dcgan for cifar")
+    if config["network"] == "basic_mlp" and config["conditional"]:
+        raise ConfigError("conditional=true is built for the convolutional networks (v0_dcgan, fluid_dcgan), not "
+                          "network=basic_mlp; drop -o conditional=true")
 
 
 def check_seed(seed, name="--seed "):

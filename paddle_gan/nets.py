@@ -9,10 +9,11 @@ A conditional run (config `conditional`, a CGAN) gives both networks the class a
 to its noise, D as ten extra input planes, all zeros but the class's, all ones (the conditional DCGAN's way; see
 `generator` and `discriminator`). It adds no parameters: the first layer of each network only grows wider.
 
-Three families:
+Four families:
   v0_mlp       gan_conf.py, the 2-D uniform toy
   v0_dcgan     gan_conf_image.py, MNIST 28x28x1 and CIFAR 32x32x3
   fluid_dcgan  the fluid chapter / LearnPaddle2 MNIST nets, with their defects fixed
+  basic_mlp    the TensorFlow write-up's basic GAN (基础GAN): one hidden layer each, MNIST
 
 On a GPU (untested here): images are NCHW, Paddle's default and the layout cuDNN takes without a transpose. The
 hidden widths (64, 128, 256 channels; 1024, 2048, 6272 features) and the shipped batch of 128 are multiples of 8,
@@ -26,7 +27,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle import ParamAttr
-from paddle.nn.initializer import Assign, Constant, Normal
+from paddle.nn.initializer import Assign, Constant, Normal, XavierUniform
 
 from .config import NUM_CLASSES, sample_shape
 from .readers import reference_batch
@@ -185,6 +186,28 @@ def fluid_dcgan_discriminator(x, training, use_batch_norm=True):
     return fc(F.leaky_relu(h, LEAKY_SLOPE), 1, "D.fc2")
 
 
+# ---- the TensorFlow write-up's basic GAN (基础GAN) ---------------------------------------------------------------
+# Its images are in [0, 1] (G ends in a sigmoid); the rest of paddle_gan feeds and reads images in [-1, 1]. So D's
+# first step maps its input to [0, 1] and G's last maps its sigmoid back: the two networks compute exactly the
+# write-up's functions with its parameters, and data, pictures, the evaluator, export and the demo stay as they are.
+
+BASIC_HIDDEN = 128
+
+
+def basic_mlp_generator(z, net="G"):
+    """noise -> fc 128 ReLU -> fc 784 sigmoid, reshaped 28x28 (Xavier weights, biases 0.1)."""
+    h = F.relu(fc(z, BASIC_HIDDEN, f"{net}.g_fc1", XavierUniform(), Constant(0.1)))
+    pixels = F.sigmoid(fc(h, 28 * 28, f"{net}.g_fc3", XavierUniform(), Constant(0.1)))  # in [0, 1]
+    return paddle.reshape(pixels * 2.0 - 1.0, [-1, 1, 28, 28])
+
+
+def basic_mlp_discriminator(x):
+    """image, flattened to 784 -> fc 128 ReLU -> fc 1 logit (Xavier weights, biases 0.1)."""
+    pixels = (paddle.flatten(x, 1) + 1.0) / 2.0  # in [0, 1], as the write-up's D sees them
+    h = F.relu(fc(pixels, BASIC_HIDDEN, "D.d_fc1", XavierUniform(), Constant(0.1)))
+    return fc(h, 1, "D.d_fc3", XavierUniform(), Constant(0.1))
+
+
 def one_hot(label):
     """int64 class ids (N,) -> float32 one-hot vectors (N, NUM_CLASSES)."""
     return F.one_hot(label, NUM_CLASSES)
@@ -202,6 +225,8 @@ def generator(config, z, training, net="G", bn_momentum=0.9, label=None):
     if network == "v0_dcgan":
         channels, size, _ = sample_shape(config)
         return v0_dcgan_generator(z, training, channels, size, net, bn_momentum)
+    if network == "basic_mlp":
+        return basic_mlp_generator(z, net)
     return fluid_dcgan_generator(z, training, net, bn_momentum)
 
 
@@ -234,4 +259,6 @@ def discriminator(config, x, training, label=None):
         return v0_mlp_discriminator(x, training, use_bn, reference_points(config))
     if network == "v0_dcgan":
         return v0_dcgan_discriminator(x, training, use_bn)
+    if network == "basic_mlp":
+        return basic_mlp_discriminator(x)
     return fluid_dcgan_discriminator(x, training, use_bn)

@@ -9,9 +9,10 @@ from paddle_gan.train import train
 def test_shipped_configs_load(path):
     config = load_config(path)
     assert config["dataset"] in DATASETS
-    # The v0 demo's folders, {d}_samples/ and {d}_params/; a conditional model's apart, so that it never meets an
-    # unconditional run's files: {d}_cgan_samples/ and {d}_cgan_params/.
-    kind = config["dataset"] + ("_cgan" if config["conditional"] else "")
+    # The v0 demo's folders, {d}_samples/ and {d}_params/; a model of another kind apart, so that it never meets a
+    # DCGAN run's files: {d}_cgan_samples/ and {d}_cgan_params/ for a conditional model, {d}_mlp_... for the MLP.
+    kind = config["dataset"] + ("_cgan" if config["conditional"] else "") + \
+        ("_mlp" if config["network"] == "basic_mlp" else "")
     assert config["samples_dir"] == f"{kind}_samples"
     assert config["params_dir"] == f"{kind}_params"
 

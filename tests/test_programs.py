@@ -17,6 +17,7 @@ CONFIGS = {
     "cgan_mnist": dict(dataset="mnist", conditional=True),
     "cgan_fluid": dict(dataset="mnist", network="fluid_dcgan", conditional=True),
     "cgan_cifar": dict(dataset="cifar", conditional=True),
+    "basic_mlp": dict(dataset="mnist", network="basic_mlp", d_batch_norm=False),
 }
 
 
