@@ -42,8 +42,7 @@ class _NotData(pickle.UnpicklingError):
 def _numeric_dtype(*args):
     dtype = np.dtype(*args)
     if dtype.hasobject:
-        raise _NotData("an array of Python objects (dtype=object), whose elements would be unpickled "
-                                     "too")
+        raise _NotData("an array of Python objects (dtype=object), whose elements would be unpickled too")
     return dtype
 
 

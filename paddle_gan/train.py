@@ -114,10 +114,9 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
                         iteration += 1
                         if loss_log:
                             loss_log.write(pass_id, batch_id, loss, trained)
-                        if dashboard and batch_id % config["log_every"] == 0:
-                            # (noise drawn in the programs: the host's noise stream feeds only this)
-                            seen = d_outputs(exe, programs, scope, real, noise or next(noise_batches))
-                            dashboard.iteration(iteration - 1, loss, *seen)
+                        if dashboard and batch_id % config["log_every"] == 0:  # D(x), D(G(z)) on this batch
+                            noise = noise or next(noise_batches)  # (the GPU path draws its noise in the programs)
+                            dashboard.iteration(iteration - 1, loss, *d_outputs(exe, programs, scope, real, noise))
                         progress.update(batch_id, loss, trained)
                         stop = signals.requested(exe, programs, scope)
                         if stop and batch_id + 1 < ipp:  # at a pass's end, the pass's checkpoint serves
