@@ -35,6 +35,7 @@ import paddle  # noqa: E402
 
 from paddle_gan import checkpoint, evaluate, plots, readers  # noqa: E402
 from paddle_gan.generate import load_generator, sample  # noqa: E402
+from paddle_gan.config import gaussian_target  # noqa: E402
 
 STARTED_FILE = "started.json"
 
@@ -81,7 +82,8 @@ def score_run(dataset, out, n):
     if not folders:
         raise SystemExit(f"no checkpoint in {out / 'run'}: the run stopped before its first one; see {out / 'train.log'}")
     config = checkpoint.saved_config(folders[0])
-    floor = evaluate.real_floor(dataset, n, config["data_dir"], log=print)
+    normal = gaussian_target(config)  # the Gaussian toy's target; the others ignore it
+    floor = evaluate.real_floor(dataset, n, config["data_dir"], log=print, normal=normal)
     print(f"real data (n={n}): {evaluate.summary_line(floor)}", flush=True)
     (out / "grids").mkdir(exist_ok=True)
     points = []
@@ -90,7 +92,7 @@ def score_run(dataset, out, n):
         seconds = checkpoint_seconds(folder, started)
         labels = readers.balanced_labels(config, n)  # a conditional generator draws every class alike
         samples = sample(exe, programs, scope, readers.evaluation_noise(config, n), config["batch_size"], labels)
-        metrics = evaluate.evaluate_samples(dataset, samples, config["data_dir"], labels=labels)
+        metrics = evaluate.evaluate_samples(dataset, samples, config["data_dir"], labels=labels, normal=normal)
         meta = checkpoint.read_meta(folder)
         kept = evaluate.summary_keys(config) + (("label_accuracy_per_class",) if config["conditional"] else ())
         points.append({"checkpoint": folder.name, "iteration": meta["iteration"], "seconds": round(seconds, 1),
@@ -98,7 +100,7 @@ def score_run(dataset, out, n):
         # the trainer's own picture noise (and a class a row, for a conditional generator)
         picture = sample(exe, programs, scope, readers.picture_noise(config), labels=readers.picture_labels(config))
         plots.save_samples(picture, out / "grids" / f"{seconds / 60:05.1f}min-iter{meta['iteration']}.png",
-                           f"{seconds / 60:.1f} min, iteration {meta['iteration']}")
+                           f"{seconds / 60:.1f} min, iteration {meta['iteration']}", normal=normal)
         print(f"{seconds / 60:6.1f} min  iteration {meta['iteration']:6d}  {evaluate.summary_line(metrics)}",
               flush=True)
     return floor, points

@@ -2,6 +2,7 @@
 
 Every key has a default here, so a config file names only what differs, and `-o key=value` can set any key.
 """
+import math
 from pathlib import Path
 
 from .errors import UserError
@@ -13,7 +14,8 @@ except ModuleNotFoundError:  # Python < 3.11
 
 CONF_DIR = Path(__file__).resolve().parent.parent / "conf"
 
-DATASETS = ("uniform", "mnist", "fashion_mnist", "cifar")
+TOYS = ("uniform", "gaussian")  # data made from a formula, learnt by v0_mlp: no files, no classes
+DATASETS = (*TOYS, "mnist", "fashion_mnist", "cifar")
 NETWORKS = ("v0_mlp", "v0_dcgan", "fluid_dcgan", "basic_mlp")
 SCHEDULES = ("strike", "alternate", "kstep")
 NOISES = ("normal", "uniform")
@@ -25,7 +27,9 @@ DEFAULTS = {
     "dataset": "mnist",
     "network": "v0_dcgan",
     "data_dir": "data/mnist_data",
-    "num_samples": 1_000_000,   # size of the uniform toy's data set (v0: 1,000,000 points)
+    "num_samples": 1_000_000,   # size of a toy's data set (v0: 1,000,000 points)
+    "data_mean": 4.0,           # the Gaussian toy's real data: N(data_mean, data_std), one number a sample
+    "data_std": 0.5,
     "noise": "normal",
     "noise_dim": 100,
     "d_batch_norm": True,
@@ -161,18 +165,23 @@ def check(config):
         raise ConfigError(f"ema_decay={config['ema_decay']} must be in [0, 1) (0: no averaged generator)")
     if not 0 <= config["beta1"] < 1:
         raise ConfigError(f"beta1={config['beta1']} must be in [0, 1)")
-    if config["dataset"] != "uniform" and not config["data_dir"].strip():
+    if config["dataset"] not in TOYS and not config["data_dir"].strip():
         raise ConfigError("data_dir is empty; set it to the folder of the data set's files (conf/*.toml name them, "
                           "e.g. -o data_dir=data/mnist_data)")
-    if (config["dataset"] == "uniform") != (config["network"] == "v0_mlp"):
+    if (config["dataset"] in TOYS) != (config["network"] == "v0_mlp"):
         raise ConfigError(f"network={config['network']} does not fit dataset={config['dataset']}: "
-                          "use v0_mlp for uniform and v0_dcgan, fluid_dcgan or basic_mlp for images")
+                          "use v0_mlp for the toys (uniform, gaussian) and v0_dcgan, fluid_dcgan or basic_mlp for "
+                          "images")
     if config["d_reference_batch"] and config["network"] != "v0_mlp":
-        raise ConfigError(f"d_reference_batch=true is built for the uniform toy's D (v0_mlp), not network="
+        raise ConfigError(f"d_reference_batch=true is built for the toys' D (v0_mlp), not network="
                           f"{config['network']}; drop -o d_reference_batch=true")
-    if config["conditional"] and config["dataset"] == "uniform":
-        raise ConfigError("conditional=true needs a data set with classes (mnist, fashion_mnist, cifar); the uniform "
-                          "toy has none: drop -o conditional=true")
+    if config["conditional"] and config["dataset"] in TOYS:
+        raise ConfigError(f"conditional=true needs a data set with classes (mnist, fashion_mnist, cifar); the "
+                          f"{config['dataset']} toy has none: drop -o conditional=true")
+    if not math.isfinite(config["data_mean"]) or abs(config["data_mean"]) > 1e6:
+        raise ConfigError(f"data_mean={config['data_mean']} must be a finite number within ±1e6")
+    if not 1e-6 <= config["data_std"] <= 1e6:  # also refuses nan
+        raise ConfigError(f"data_std={config['data_std']} must be positive, from 1e-6 to 1e6")
     if config["network"] in ("fluid_dcgan", "basic_mlp") and sample_shape(config) != (1, 28, 28):
         raise ConfigError(f"network={config['network']} is built for 28x28 MNIST; use v0_dcgan for cifar")
     if config["network"] == "basic_mlp" and config["conditional"]:
@@ -195,13 +204,20 @@ def check_dataset(config, dataset, source):
 
 def sample_shape(config):
     """Shape of one real (or generated) sample."""
-    shapes = {"uniform": (2,), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28), "cifar": (3, 32, 32)}
+    shapes = {"uniform": (2,), "gaussian": (1,), "mnist": (1, 28, 28), "fashion_mnist": (1, 28, 28),
+              "cifar": (3, 32, 32)}
     return shapes[config["dataset"]]
 
 
 def num_classes(config):
     """How many classes the programs take a label of: NUM_CLASSES in a conditional run, else 0 (no label)."""
     return NUM_CLASSES if config["conditional"] else 0
+
+
+def gaussian_target(config):
+    """(data_mean, data_std): the normal distribution the Gaussian toy learns, which its pictures and scores compare
+    G's samples to."""
+    return config["data_mean"], config["data_std"]
 
 
 def checked(config):

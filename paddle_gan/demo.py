@@ -17,6 +17,7 @@ import urllib.parse
 from pathlib import Path
 
 from . import checkpoint, cli, export
+from .config import TOYS
 from .device import make_place
 from .errors import UserError
 
@@ -59,8 +60,9 @@ def serve(model_dir, port):
     if not 0 <= port <= 65535:
         raise UserError(f"--port {port}: a port is a number from 1 to 65535 (0: any free one)")
     check_page()
-    if checkpoint.saved_config(model_dir)["dataset"] == "uniform":
-        raise UserError(f"{model_dir} is the uniform toy's generator, which draws 2-D points: the demo page draws "
+    dataset = checkpoint.saved_config(model_dir)["dataset"]
+    if dataset in TOYS:
+        raise UserError(f"{model_dir} is the {dataset} toy's generator, which draws points: the demo page draws "
                         "images; give a checkpoint of mnist, fashion_mnist or cifar")
     with tempfile.TemporaryDirectory(prefix="paddle_gan_demo_") as out:
         try:  # the port first: a busy one is said at once, not after the export

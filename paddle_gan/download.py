@@ -344,7 +344,7 @@ def fetch_missing(config):
     """Before training: fetch the config's data set when a file its reader needs is absent. Only absent files are
     fetched: files that are there but bad are left for the reader to report, so nothing is overwritten unasked."""
     ds = SOURCES.get(config["dataset"])
-    if ds is None:  # the uniform toy makes its own data
+    if ds is None:  # a toy makes its own data
         return
     data_dir = Path(config["data_dir"])
     if data_dir.exists() and not data_dir.is_dir():

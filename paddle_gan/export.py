@@ -3,9 +3,10 @@
 
 Writes `generator.json` (Paddle 3; `generator.pdmodel` on Paddle 2.6) with `generator.pdiparams`: the infer
 program, batch norm in eval mode, input `z` of shape (N, noise_dim) (and, for a conditional generator, `label`:
-int64 class ids of shape (N,)), output images in [-1, 1] (or 2-D points for uniform). `meta.json` beside them says
-which noise to feed, and which classes. Load them with `paddle.inference.Config(model_file,
-params_file)` and `paddle.inference.create_predictor`, as `predictor()` below does.
+int64 class ids of shape (N,)), output images in [-1, 1] (or a toy's points: 2-D for uniform, 1-D for gaussian).
+`meta.json` beside them says which noise to feed, and which classes. Load them with
+`paddle.inference.Config(model_file, params_file)` and `paddle.inference.create_predictor`, as `predictor()` below
+does.
 
 `--format onnx` also converts that model with paddle2onnx (an optional extra: `pip install -e .[onnx]`) into
 `generator.onnx`, with the same inputs (`z`, and `label` when conditional) and output, for onnxruntime in Python or
@@ -27,6 +28,7 @@ from .errors import UserError
 from .generate import load_generator
 
 MODEL_NAME = "generator"
+TOY_OUTPUTS = {"uniform": "2-D points", "gaussian": "1-D numbers"}  # meta.json's output range of the toys
 FORMATS = ("paddle", "onnx")
 ONNX_FILE = MODEL_NAME + ".onnx"
 ONNX_OPSET = 13  # what onnxruntime, in Python and in the browser (onnxruntime-web), has run for years
@@ -51,7 +53,7 @@ def export(model_dir, out_dir, place=None, format="paddle"):
             "label": {"name": "label", "shape": [-1], "dtype": "int64", "classes": NUM_CLASSES} if config["conditional"]
             else None,
             "output": {"shape": [-1, *sample_shape(config)],
-                       "range": "2-D points" if config["dataset"] == "uniform" else "[-1, 1]"}}
+                       "range": TOY_OUTPUTS.get(config["dataset"], "[-1, 1]")}}
     (out_dir / "meta.json").write_text(json.dumps(meta, indent=2) + "\n")
     if paddle2onnx is None:
         return model_file(out_dir)

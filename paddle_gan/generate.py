@@ -1,9 +1,9 @@
 """Draw samples from a saved generator:
 `python -m paddle_gan.generate --model_dir mnist_params/pass-00009 -n 1000 -o samples.npy [--png grid.png]`.
 
-Writes a numpy array: shape (N, 2) in data coordinates for uniform, (N, C, H, W) in [-1, 1] for images. The same
-`--seed` gives the same samples: the infer program uses batch norm's moving statistics, so a sample depends only
-on its noise vector (and its class).
+Writes a numpy array: shape (N, 2) in data coordinates for uniform, (N, 1) for gaussian, (N, C, H, W) in [-1, 1]
+for images. The same `--seed` gives the same samples: the infer program uses batch norm's moving statistics, so a
+sample depends only on its noise vector (and its class).
 
 A conditional generator draws the classes `--label` names (`--label 7`, `--label 3 --label 7` or `--label 3,7`: the
 N samples shared out in that order), or every class in turn without it; it also writes the samples' classes
@@ -17,7 +17,7 @@ import numpy as np
 import paddle
 
 from . import checkpoint, cli, device, plots, readers
-from .config import NUM_CLASSES, check_dataset, check_seed
+from .config import NUM_CLASSES, check_dataset, check_seed, gaussian_target
 from .errors import UserError
 from .programs import build_programs
 
@@ -78,7 +78,7 @@ def write_picture(model_dir, dataset, output_dir=".", place=None, seed=0):
     try:
         Path(output_dir).mkdir(parents=True, exist_ok=True)
         samples = sample(exe, programs, scope, readers.picture_noise(config, seed), labels=readers.picture_labels(config))
-        plots.save_samples(samples, path, "generated")
+        plots.save_samples(samples, path, "generated", normal=gaussian_target(config))
     except OSError as e:
         raise UserError(f"cannot write {e.filename or path} ({e.strerror}); choose a writable --output_dir") from None
     return path
@@ -100,7 +100,7 @@ def main(argv=None):
     parser.add_argument("--model_dir", required=True, help="a checkpoint folder, e.g. mnist_params/pass-00009")
     parser.add_argument("-n", type=int, default=64, help="how many samples (default 64)")
     parser.add_argument("-o", "--out", default="samples.npy", help="numpy file to write (default samples.npy)")
-    parser.add_argument("--png", help="also write the samples as a picture (a grid, or a scatter plot for uniform)")
+    parser.add_argument("--png", help="also write the samples as a picture (a grid; for a toy, its plot)")
     parser.add_argument("--seed", type=int, default=0, help="noise seed (default 0)")
     parser.add_argument("--label", action="append", metavar="K", help="conditional generators: draw class K "
                         "(repeatable, or a list such as 3,7; default: every class in turn)")
@@ -124,7 +124,8 @@ def main(argv=None):
             np.save(labels_out, labels)
             print(f"wrote their classes to {labels_out}")
         if args.png:
-            plots.save_samples(samples, args.png, f"{Path(args.model_dir).name}: {args.n} samples")
+            plots.save_samples(samples, args.png, f"{Path(args.model_dir).name}: {args.n} samples",
+                               normal=gaussian_target(config))
             print(f"wrote {args.png}")
     return cli.run(job)
 

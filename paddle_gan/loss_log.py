@@ -15,7 +15,7 @@ LOSS_COLUMNS = ("pass", "iteration", *LOSS_NAMES, "trained")
 
 class LossLog:
     """losses.csv in `samples_dir`, with its first `iterations_done` rows kept (0: a fresh log). `history` holds
-    every row's (iteration, d_loss, g_loss), for the loss curve."""
+    every row's iteration and four losses, for the loss curve."""
 
     def __init__(self, samples_dir, iterations_done=0):
         self.path = samples_dir / "losses.csv"
@@ -28,8 +28,8 @@ class LossLog:
         self.writer.writerow([pass_id, batch_id, *("" if np.isnan(loss[k]) else f"{loss[k]:.6f}" for k in LOSS_NAMES),
                               trained])
         self.history["iteration"].append(len(self.history["iteration"]))
-        self.history["d_loss"].append(loss["d_loss"])
-        self.history["g_loss"].append(loss["g_loss"])
+        for name in LOSS_NAMES:
+            self.history[name].append(loss[name])
 
     def sync(self):
         """Put every row written so far on disk. Returns False if the file at `path` is no longer this log (moved,
@@ -57,6 +57,5 @@ def _restart(path, rows_kept):
     with open(tmp, "w", newline="") as f:
         csv.writer(f).writerows([LOSS_COLUMNS, *rows])
     os.replace(tmp, path)
-    d_loss, g_loss = LOSS_COLUMNS.index("d_loss"), LOSS_COLUMNS.index("g_loss")
     return {"iteration": list(range(len(rows))),
-            "d_loss": [float(r[d_loss] or "nan") for r in rows], "g_loss": [float(r[g_loss] or "nan") for r in rows]}
+            **{name: [float(r[LOSS_COLUMNS.index(name)] or "nan") for r in rows] for name in LOSS_NAMES}}

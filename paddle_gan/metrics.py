@@ -1,7 +1,11 @@
 """The numbers that judge samples, in numpy alone: on a classifier's features and class probabilities (FID, Inception
-Score, modes, k-NN precision and recall) or on 2-D points (the uniform toy's share inside the square, grid coverage
-and energy distance). paddle_gan.evaluate feeds them; nothing here knows Paddle or a data set's files.
+Score, modes, k-NN precision and recall), on 2-D points (the uniform toy's share inside the square, grid coverage
+and energy distance) or on numbers (the Gaussian toy's mean, standard deviation, and two distances to the exact
+normal distribution). paddle_gan.evaluate feeds them; nothing here knows Paddle or a data set's files.
 """
+import math
+from statistics import NormalDist
+
 import numpy as np
 
 from .config import NUM_CLASSES
@@ -137,11 +141,37 @@ def energy_distance(x, y):
 def uniform_metrics(points, seed=0):
     """The toy's metrics for (N, 2) points: share inside [0,1)^2, share of the 10x10 cells reached, and the
     energy distance to N fresh points of U[0,1)^2 drawn with `seed`."""
-    points = np.asarray(points, dtype=np.float64)
-    if points.ndim != 2 or points.shape[1] != 2 or len(points) < 2:
-        raise EvaluateError(f"uniform samples must have shape (N, 2) with N >= 2, got {points.shape}")
+    points = toy_samples(points, "uniform", 2)
     inside = ((points >= 0) & (points < 1)).all(axis=1)
     cells = np.unique(np.floor(points[inside] * GRID).astype(int), axis=0)
     fresh = np.random.default_rng(seed).random(points.shape)
     return {"dataset": "uniform", "n": len(points), "inside": float(inside.mean()),
             "grid_coverage": len(cells) / GRID ** 2, "energy_distance": energy_distance(points, fresh)}
+
+
+def toy_samples(samples, dataset, dims):
+    """`samples` as float64 if they are a toy's: shape (N, dims), N >= 2, every value finite; else an EvaluateError."""
+    samples = np.asarray(samples, dtype=np.float64)
+    if samples.ndim != 2 or samples.shape[1] != dims or len(samples) < 2:
+        raise EvaluateError(f"{dataset} samples must have shape (N, {dims}) with N >= 2, got {samples.shape}")
+    if not np.isfinite(samples).all():
+        raise EvaluateError(f"{dataset} samples hold NaN or inf: the generator that drew them has diverged; "
+                            "take an earlier checkpoint")
+    return samples
+
+
+def gaussian_metrics(samples, mean, std):
+    """The Gaussian toy's metrics for (N, 1) numbers against N(mean, std): their mean and standard deviation; the
+    Kolmogorov-Smirnov distance (the largest gap between their empirical CDF and the exact one: 0 to 1); and the
+    1-D Wasserstein distance (the area between the two CDFs, in the data's units: how far, on average, the
+    samples must move to follow N(mean, std)). For 5,000 real samples KS is about 0.01, and Wasserstein about 0.015
+    standard deviations."""
+    x = np.sort(toy_samples(samples, "gaussian", 1)[:, 0])
+    n, target = len(x), NormalDist(mean, std)
+    cdf = 0.5 * (1.0 + np.vectorize(math.erf)((x - mean) / (std * math.sqrt(2.0))))  # target.cdf, vectorised
+    ranks = np.arange(1, n + 1) / n
+    ks = max(float(np.max(ranks - cdf)), float(np.max(cdf - (ranks - 1.0 / n))))
+    # W1 = the mean distance between the i-th smallest sample and the target's quantile at the middle of its rank
+    quantiles = np.array([target.inv_cdf((i - 0.5) / n) for i in range(1, n + 1)])
+    return {"dataset": "gaussian", "n": n, "mean": float(x.mean()), "std": float(x.std()), "ks": ks,
+            "wasserstein": float(np.mean(np.abs(x - quantiles)))}

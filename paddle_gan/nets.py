@@ -10,7 +10,7 @@ to its noise, D as ten extra input planes, all zeros but the class's, all ones (
 `generator` and `discriminator`). It adds no parameters: the first layer of each network only grows wider.
 
 Four families:
-  v0_mlp       gan_conf.py, the 2-D uniform toy
+  v0_mlp       gan_conf.py, the 2-D uniform toy (and the same net on the 1-D Gaussian toy)
   v0_dcgan     gan_conf_image.py, MNIST 28x28x1 and CIFAR 32x32x3
   fluid_dcgan  the fluid chapter / LearnPaddle2 MNIST nets, with their defects fixed
   basic_mlp    the TensorFlow write-up's basic GAN (基础GAN): one hidden layer each, MNIST
@@ -78,14 +78,14 @@ def batch_norm(x, name, training, scale_init=None, bias_init=None, momentum=0.9)
 
 # ---- v0 uniform toy (gan_conf.py) ----------------------------------------------------------------------------
 
-def v0_mlp_generator(z, training, net="G", bn_momentum=0.9):
-    """noise -> fc 10 ReLU -> fc 10 -> BN ReLU -> fc 2 (a point in the plane)."""
+def v0_mlp_generator(z, training, dims=2, net="G", bn_momentum=0.9):
+    """noise -> fc 10 ReLU -> fc 10 -> BN ReLU -> fc `dims` (a point in the plane, or a number for the 1-D toy)."""
     hidden = 10
     w, b = _v0_default_init(z.shape[-1]), Constant(1.0)  # biases 1.0 "keep the ReLUs alive"
     h = F.relu(fc(z, hidden, f"{net}.gen_layer_hidden", w, b))
     h = fc(h, hidden, f"{net}.gen_hidden2", _v0_default_init(hidden), b)
     h = F.relu(batch_norm(h, f"{net}.gen_layer_hidden_bn", training, BN_SCALE, b, bn_momentum))
-    return fc(h, 2, f"{net}.gen_layer1", _v0_default_init(hidden), b)
+    return fc(h, dims, f"{net}.gen_layer1", _v0_default_init(hidden), b)
 
 
 def reference_batch_norm(h, rows, name, scale_init=None, bias_init=None):
@@ -221,7 +221,7 @@ def generator(config, z, training, net="G", bn_momentum=0.9, label=None):
         z = paddle.concat([z, one_hot(label)], axis=1)
     network = config["network"]
     if network == "v0_mlp":
-        return v0_mlp_generator(z, training, net, bn_momentum)
+        return v0_mlp_generator(z, training, sample_shape(config)[0], net, bn_momentum)
     if network == "v0_dcgan":
         channels, size, _ = sample_shape(config)
         return v0_dcgan_generator(z, training, channels, size, net, bn_momentum)

@@ -3,7 +3,7 @@
 import csv
 
 from . import evaluate, plots, readers
-from .config import ConfigError
+from .config import ConfigError, gaussian_target
 from .generate import sample
 
 
@@ -32,7 +32,8 @@ class PassScores:
         z = readers.evaluation_noise(self.config, self.n)
         labels = readers.balanced_labels(self.config, self.n)
         samples = sample(exe, programs, scope, z, self.config["batch_size"], labels)
-        metrics = evaluate.evaluate_samples(self.config["dataset"], samples, self.config["data_dir"], labels=labels)
+        metrics = evaluate.evaluate_samples(self.config["dataset"], samples, self.config["data_dir"], labels=labels,
+                                            normal=gaussian_target(self.config))
         row = {"pass": pass_id, "iteration": iteration, **{k: metrics[k] for k in evaluate.summary_keys(self.config)}}
         new_file = not self.path.is_file()
         with open(self.path, "a", newline="") as f:

@@ -56,21 +56,71 @@ def scatter_figure(points, title, d_map=None):
     return fig
 
 
-def sample_picture(samples, title=None, d_map=None):
-    """What samples look like, as an (H, W, 3) uint8 RGB picture: the 8x8 grid for images, a rendered scatter plot
-    (with `title`, and D's view `d_map` underneath if given) for 2-D points. Every sample picture paddle_gan shows or
-    writes comes from here."""
+def density_axis(numbers, normal, points=401):
+    """`points` x values over which the Gaussian toy's picture is drawn: the real N(mean, std) over mean ± 4 std,
+    widened to the middle 99% of G's `numbers` wherever they stray (within ± 20 std), so both show."""
+    mean, std = normal
+    numbers = np.asarray(numbers, np.float64).ravel()
+    numbers = numbers[np.isfinite(numbers)]
+    low, high = mean - 4 * std, mean + 4 * std
+    if len(numbers):
+        low = max(min(low, np.quantile(numbers, 0.005)), mean - 20 * std)
+        high = min(max(high, np.quantile(numbers, 0.995)), mean + 20 * std)
+    return np.linspace(low, high, points)
+
+
+def density_figure(numbers, title, normal, d_curve=None):
+    """The textbook's figure of a 1-D GAN (Goodfellow et al. 2014, Fig. 1): the real density N(`normal`) as its
+    exact curve, the density of G's `numbers` as a histogram, and, on a second axis, `d_curve` = (x, D(x)): D's
+    probability that x is real, which is what moves G's samples."""
+    mean, std = normal
+    x = d_curve[0] if d_curve is not None else density_axis(numbers, normal)
+    fig = Figure(figsize=(6.4, 4.4))
+    ax = fig.subplots()
+    ax.plot(x, np.exp(-0.5 * ((x - mean) / std) ** 2) / (std * math.sqrt(2 * math.pi)), color="tab:green",
+            linewidth=2, label=f"real data N({mean:g}, {std:g})")
+    ax.hist(np.asarray(numbers).ravel(), bins=60, range=(x[0], x[-1]), density=True,
+            color="tab:blue", alpha=0.45, label="G(z), density")
+    ax.set_xlim(x[0], x[-1])
+    ax.set_xlabel("x")
+    ax.set_ylabel("density")
+    ax.set_title(title)
+    if d_curve is not None:
+        d_axis = ax.twinx()
+        d_axis.plot(x, d_curve[1], color="tab:red", linewidth=1.5, label="D(x)")
+        d_axis.axhline(0.5, color="tab:red", linestyle=":", linewidth=0.8)
+        d_axis.set_ylim(0, 1)
+        d_axis.set_ylabel("D(x): real (1) or fake (0)", color="tab:red")
+    fig.legend(loc="lower center", ncol=3, frameon=False)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))  # room for the legend below the axes
+    return fig
+
+
+def sample_picture(samples, title=None, d_view=None, normal=None):
+    """What samples look like, as an (H, W, 3) uint8 RGB picture: the 8x8 grid for images; for the toys a rendered
+    plot with `title`: a scatter plot of 2-D points (D's view `d_view`, a grid over SCATTER_LIMITS, underneath if
+    given), the density figure of 1-D numbers against N(`normal`) (D's view `d_view` = (x, D(x)) beside it).
+    Every sample picture paddle_gan shows or writes comes from here."""
     if samples.ndim == 2:
-        canvas = FigureCanvasAgg(scatter_figure(samples, title, d_map))
+        if samples.shape[1] == 1:
+            fig = density_figure(samples, title, normal, d_view)
+        else:
+            fig = scatter_figure(samples, title, d_view)
+        canvas = FigureCanvasAgg(fig)
         canvas.draw()
         return np.asarray(canvas.buffer_rgba())[:, :, :3].copy()
     grid = image_grid(samples)
     return np.repeat(grid, 3, axis=2) if grid.shape[2] == 1 else grid  # gray as RGB: a colormap would shift levels
 
 
-def save_samples(samples, path, title=None, d_map=None):
-    """Write `sample_picture(samples, title, d_map)` as a PNG: the v0 demo's train_pass{N}.png."""
-    imsave(path, sample_picture(samples, title, d_map))
+def save_samples(samples, path, title=None, d_view=None, normal=None):
+    """Write `sample_picture(samples, title, d_view, normal)` as a PNG (or another type matplotlib writes)."""
+    save_picture(sample_picture(samples, title, d_view, normal), path)
+
+
+def save_picture(picture, path):
+    """Write an RGB picture (sample_picture's) to `path`: the v0 demo's train_pass{N}.png."""
+    imsave(path, picture)
 
 
 def save_progress_animation(frames, path, seconds_per_frame=0.5):
@@ -83,11 +133,12 @@ def save_progress_animation(frames, path, seconds_per_frame=0.5):
                    optimize=False)
 
 
-def sample_figure(samples, title):
-    """The samples' picture in a figure with `title`, for a notebook to show inline."""
+def sample_figure(samples, title, normal=None):
+    """The samples' picture in a figure with `title`, for a notebook to show inline (`normal`: the Gaussian toy's
+    N(mean, std))."""
     fig = Figure(figsize=(4, 4))
     ax = fig.subplots()
-    ax.imshow(sample_picture(samples))
+    ax.imshow(sample_picture(samples, normal=normal))
     ax.set_axis_off()
     ax.set_title(title)
     return fig
@@ -103,28 +154,39 @@ def smoothed(values, points=50):
     return np.convolve(values, kernel, "same") / np.convolve(np.ones(len(values)), kernel, "same")
 
 
-def loss_figure(iterations, d_loss, g_loss):
+def loss_figure(iterations, d_loss, g_loss, d_outputs=None):
     """D's and G's losses against the iteration count, each as its raw values (faint) and their sliding mean;
-    -log(0.5) marks the balance the v0 text hoped for."""
-    fig = Figure(figsize=(8, 4))
-    ax = fig.subplots()
-    for i, (values, label) in enumerate(((d_loss, "d_loss"), (g_loss, "g_loss"))):
+    -log(0.5) marks the balance the v0 text hoped for. `d_outputs` = (D(x), D(G(z))) per iteration: a second panel
+    of what D says of the real and the fake batches (0.5 for both is the balance)."""
+    fig = Figure(figsize=(8, 6.5) if d_outputs is not None else (8, 4))
+    axes = fig.subplots(2 if d_outputs is not None else 1, 1, sharex=True, squeeze=False)[:, 0]
+    _raw_and_smoothed(axes[0], iterations, ((d_loss, "d_loss"), (g_loss, "g_loss")))
+    axes[0].axhline(np.log(2.0), color="gray", linestyle="--", linewidth=0.8, label="-log(0.5)")
+    axes[0].set_ylabel("loss")
+    axes[0].legend()
+    if d_outputs is not None:
+        _raw_and_smoothed(axes[1], iterations, zip(d_outputs, ("D(x)", "D(G(z))")))
+        axes[1].axhline(0.5, color="gray", linestyle="--", linewidth=0.8, label="0.5")
+        axes[1].set_ylim(0, 1)
+        axes[1].set_ylabel("D's output (batch's geometric mean)")
+        axes[1].legend()
+    axes[-1].set_xlabel("iteration")
+    fig.tight_layout()
+    return fig
+
+
+def _raw_and_smoothed(ax, iterations, series):
+    for i, (values, label) in enumerate(series):
         values = np.asarray(values, dtype=np.float64)
         known = np.isfinite(values)  # under kstep each loss is computed on its own network's iterations only
         x = np.asarray(iterations)[known]
         ax.plot(x, values[known], linewidth=0.5, alpha=0.25, color=f"C{i}")
         ax.plot(x, smoothed(values[known]), linewidth=1.5, color=f"C{i}", label=f"{label} (sliding mean)")
-    ax.axhline(np.log(2.0), color="gray", linestyle="--", linewidth=0.8, label="-log(0.5)")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("loss")
-    ax.legend()
-    fig.tight_layout()
-    return fig
 
 
-def save_loss_curve(iterations, d_loss, g_loss, path):
+def save_loss_curve(iterations, d_loss, g_loss, path, d_outputs=None):
     """Write `loss_figure(...)` as a PNG."""
-    loss_figure(iterations, d_loss, g_loss).savefig(path, dpi=100)
+    loss_figure(iterations, d_loss, g_loss, d_outputs).savefig(path, dpi=100)
 
 
 METRIC_PANELS = {  # one panel per line: (metrics drawn in it, y-axis label, log scale)
@@ -133,14 +195,17 @@ METRIC_PANELS = {  # one panel per line: (metrics drawn in it, y-axis label, log
     "precision": (("precision", "recall"), "precision, recall", False),
     "energy_distance": (("energy_distance",), "energy distance to U[0,1)² (lower is better)", True),
     "inside": (("inside", "grid_coverage"), "share inside, 10×10 coverage", False),
+    "mean": (("mean", "std"), "mean and std of G's samples", False),
+    "ks": (("ks", "wasserstein"), "KS and Wasserstein distance to N(mean, std)", True),
     "label_accuracy": (("label_accuracy",), "label accuracy (drawn as asked)", False),
 }
 
 
 def metrics_figure(x, rows, xlabel, floor=None):
     """Sample quality over training: FID, IS and precision/recall for images (and label accuracy for a conditional
-    run), energy distance and coverage for the uniform toy (whichever `rows`, dicts of metrics, hold), against `x` (iterations or seconds). `floor`: the
-    metrics of real data, drawn as dashed lines."""
+    run), energy distance and coverage for the uniform toy, mean, std and distances for the Gaussian toy (whichever
+    `rows`, dicts of metrics, hold), against `x` (iterations or seconds). `floor`: the metrics of real data, drawn as
+    dashed lines."""
     panels = [panel for key, panel in METRIC_PANELS.items() if key in rows[0]]
     fig = Figure(figsize=(5 * len(panels), 3.8))
     for ax, (keys, ylabel, log) in zip(fig.subplots(1, len(panels), squeeze=False)[0], panels):

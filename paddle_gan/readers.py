@@ -89,6 +89,11 @@ def uniform_data(num_samples, seed):
     return np.random.default_rng(seed).random((num_samples, 2), dtype=np.float32)
 
 
+def gaussian_data(num_samples, mean, std, seed):
+    """The Gaussian toy's data set: numbers drawn from N(mean, std), float32, shape (num_samples, 1)."""
+    return (mean + std * np.random.default_rng(seed).standard_normal((num_samples, 1))).astype(np.float32)
+
+
 def stream_seed(config, stream):
     """The seed of one of a run's random streams (SEED_OFFSETS)."""
     return config["seed"] + SEED_OFFSETS[stream]
@@ -132,15 +137,19 @@ def noise(config, n, seed):
     return next(NoiseBatches(config["noise"], n, config["noise_dim"], seed))["z"]
 
 
+# The 2-D toy's scatter plot shows 1,000 points; the 1-D toy's histogram wants more for a smooth outline.
+TOY_PICTURE_POINTS = {"uniform": 1000, "gaussian": 5000}
+
+
 def picture_noise(config, seed=None):
-    """The noise of one sample picture: 1,000 points for the toy's scatter plot, 64 images for an 8x8 grid; in a
+    """The noise of one sample picture: TOY_PICTURE_POINTS for a toy's plot, 64 images for an 8x8 grid; in a
     conditional run, a 10x10 grid whose row k draws class k (picture_labels) and whose column j is one noise vector
     throughout, so that a column shows one style in every class. Without `seed`, the run's own: every pass's
     picture comes from the same noise, so that pictures compare."""
     seed = stream_seed(config, "picture_noise") if seed is None else seed
     if config["conditional"]:
         return np.tile(noise(config, NUM_CLASSES, seed), (NUM_CLASSES, 1))
-    return noise(config, 1000 if config["dataset"] == "uniform" else 64, seed)
+    return noise(config, TOY_PICTURE_POINTS.get(config["dataset"], 64), seed)
 
 
 def picture_labels(config):
@@ -272,10 +281,13 @@ def cifar(data_dir):
 
 
 def real_data(config):
-    """The config's training data: (samples, class ids or None for the uniform toy)."""
+    """The config's training data: (samples, class ids or None for a toy)."""
     dataset = config["dataset"]
     if dataset == "uniform":
         return uniform_data(config["num_samples"], stream_seed(config, "data")), None
+    if dataset == "gaussian":
+        return gaussian_data(config["num_samples"], config["data_mean"], config["data_std"],
+                             stream_seed(config, "data")), None
     if dataset in ("mnist", "fashion_mnist"):
         return mnist(config["data_dir"], dataset)
     return cifar(config["data_dir"])

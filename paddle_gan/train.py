@@ -1,4 +1,4 @@
-"""Train a GAN with Paddle's static graph: `python -m paddle_gan.train -d {uniform,mnist,fashion_mnist,cifar}`.
+"""Train a GAN with Paddle's static graph: `python -m paddle_gan.train -d mnist` (or a toy, e.g. -d gaussian).
 
 The tutorials' loop. Each iteration reads a real batch and a noise batch, asks the schedule which programs to run
 (d_fake, d_real, g: schedules.py), and runs them with the Executor (train_step). After each pass the run draws
@@ -124,10 +124,10 @@ def train(config, output_dir=".", place=None, resume=None, visualdl=None, eval_s
                                            "(Ctrl-C again to stop at once)")
                             raise saver.interrupted(stop, pass_id, batch_id + 1, iteration)
                 if writes:  # the pass's pictures and loss curve, the dashboard's pass records, the scores
-                    samples = pass_pictures.draw(exe, programs, scope, config, folder.samples_dir, pass_id,
+                    picture = pass_pictures.draw(exe, programs, scope, config, folder.samples_dir, pass_id,
                                                  loss_log.history)
                     if dashboard:
-                        dashboard.pass_end(pass_id, learning_rates(programs, scope), samples)
+                        dashboard.pass_end(pass_id, learning_rates(programs, scope), picture)
                     if scores:
                         scores.score(exe, programs, scope, pass_id, iteration)
                 saver.save(pass_id, ipp, iteration)
@@ -193,7 +193,7 @@ def parse_args(argv=None):
     parser.add_argument("--no_download", action="store_true", help="fail instead of fetching a missing data set")
     parser.add_argument("--eval_every_pass", nargs="?", type=int, const=10000, default=0, metavar="N",
                         help="after every pass, score N samples (default 10000) with paddle_gan.evaluate into "
-                             "{d}_samples/metrics.csv and metrics.png (mnist, fashion_mnist, uniform)")
+                             "{d}_samples/metrics.csv and metrics.png (mnist, fashion_mnist, the toys)")
     parser.add_argument("--visualdl", metavar="DIR", help="also log losses, D's outputs, learning rates and samples "
                         "for VisualDL in DIR (pip install visualdl)")
     return parser.parse_args(argv)

@@ -10,7 +10,6 @@ import math
 
 import numpy as np
 
-from . import plots
 from .config import ConfigError
 from .schedules import LOSS_NAMES
 
@@ -34,11 +33,11 @@ class VisualDLLog:
         self.writer.add_scalar(tag="D/D(x)", step=step, value=d_real)
         self.writer.add_scalar(tag="D/D(G(z))", step=step, value=d_fake)
 
-    def pass_end(self, pass_id, learning_rates, samples):
-        """Each network's learning rate and the pass's sample picture."""
+    def pass_end(self, pass_id, learning_rates, picture):
+        """Each network's learning rate and the pass's sample picture (an RGB array, pass_pictures.draw's)."""
         for net, lr in learning_rates.items():
             self.writer.add_scalar(tag=f"lr/{net}", step=pass_id, value=lr)
-        self.writer.add_image(tag="samples", img=plots.sample_picture(samples, f"pass {pass_id}"), step=pass_id)
+        self.writer.add_image(tag="samples", img=picture, step=pass_id)
 
     def close(self):
         self.writer.close()

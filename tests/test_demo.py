@@ -117,7 +117,7 @@ def test_a_uniform_checkpoint_or_a_busy_port_is_one_line(tmp_path, monkeypatch, 
     train(tiny_config("uniform"), tmp_path)
     capsys.readouterr()
     assert demo.main(["--model_dir", str(tmp_path / "uniform_params" / "pass-00000")]) == 2
-    assert "draws 2-D points: the demo page draws images" in capsys.readouterr().err
+    assert "the uniform toy's generator, which draws points: the demo page draws images" in capsys.readouterr().err
 
     page_tools_or_skip()
     with socket.socket() as busy:

@@ -58,6 +58,12 @@ def test_label_accuracy_of_real_images_with_their_own_and_with_wrong_labels(labe
 def test_evaluate_samples_refuses_pixels_out_of_range_before_training_a_classifier(labelled, tmp_path):
     with pytest.raises(evaluate.EvaluateError, match="x/255"):
         evaluate.evaluate_samples("mnist", np.full((20, 1, 28, 28), 255.0), labelled, tmp_path)
+    diverged = np.zeros((20, 1, 28, 28), np.float32)
+    diverged[3, 0, 5, 5] = np.nan  # a diverged generator's: scored, it would give NaN, which JSON cannot hold
+    with pytest.raises(evaluate.EvaluateError, match="NaN or inf: the generator that drew them has diverged"):
+        evaluate.evaluate_samples("mnist", diverged, labelled, tmp_path)
+    with pytest.raises(evaluate.EvaluateError, match="NaN or inf"):
+        evaluate.evaluate_samples("uniform", np.full((20, 2), np.inf))
     assert list(tmp_path.iterdir()) == []  # no classifier trained (or cached) for samples it cannot score
 
 

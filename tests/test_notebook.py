@@ -25,20 +25,22 @@ def test_notebook_runs_and_trains_what_train_trains(tmp_path):
     parameters = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     # As papermill would: the test's values after the notebook's own.
     parameters.source += (f"\nDATA_DIR = {str(data)!r}\nNUM_PASSES = 2\nITERS_PER_PASS = 3\nBATCH_SIZE = 8\n"
-                          f"SEED = 7\nOUTPUT_DIR = {str(tmp_path / 'nb')!r}\n")
+                          f"SEED = 7\nOUTPUT_DIR = {str(tmp_path / 'nb')!r}\nTOY_PASSES = 2\nTOY_ITERS_PER_PASS = 3\n")
     # The kernel imports this checkout's paddle_gan, whatever else is installed. Any cell error raises here.
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, (str(ROOT), os.environ.get("PYTHONPATH"))))}
     nbclient.NotebookClient(nb, timeout=300, kernel_name="python3",
                             resources={"metadata": {"path": str(NOTEBOOK.parent)}}).execute(env=env)
 
     pictures = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if "image/png" in o.get("data", {})]
-    # real data, one grid per pass, the loss curve, the generated grid, the conditional run's class-per-row grid
-    assert len(pictures) == 1 + 2 + 1 + 1 + 1
+    # real data, one grid per pass, the loss curve, the generated grid, the conditional run's class-per-row grid,
+    # the Gaussian toy's first and last pass
+    assert len(pictures) == 1 + 2 + 1 + 1 + 1 + 2
     text = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs)
     assert f"paddle {paddle.__version__} | paddle_gan" in text  # the kernel ran this environment's Paddle
     assert "D(x) = " in text and "生成的图片: (64, 1, 28, 28)" in text
     assert "条件 GAN 的网格: (100, 1, 28, 28)" in text
     assert (tmp_path / "nb" / "mnist_cgan_params" / "pass-00001").is_dir()  # the conditional run's checkpoint
+    assert "G 的样本 vs N(4, 0.5): mean " in text and (tmp_path / "nb" / "gaussian_params" / "pass-00001").is_dir()
 
     # The same config through train(): the notebook's checkpoint must hold the same weights, bit for bit on CPU.
     config = tiny_config("mnist", data_dir=str(data), num_passes=2, iters_per_pass=3, batch_size=8, seed=7,

@@ -97,3 +97,35 @@ def save_plain(tmp_path, config):
     points = np.random.default_rng(0).random((50, 2))
     save_samples(points, tmp_path / "plain.png", "plain")
     return tmp_path / "plain.png"
+
+
+def test_the_loss_curve_reads_ds_outputs_back_from_its_losses():
+    from conftest import setup, tiny_config
+
+    from paddle_gan import d_view, readers
+    from paddle_gan.generate import sample
+    config = tiny_config("uniform", ema_decay=0.0, batch_size=32)
+    programs, scope, exe = setup(config)
+    z = readers.noise(config, 32, seed=5)
+    real = np.random.default_rng(2).random((32, 2)).astype(np.float32)
+    fake = sample(exe, programs, scope, z)  # G in eval mode, as in the losses program
+
+    def run(img):
+        d_pos, d_neg, _ = (float(np.asarray(v)) for v in exe.run(programs.losses, feed={"img": img, "z": z},
+                                                                   fetch_list=programs.fetch["losses"], scope=scope))
+        each = np.asarray(exe.run(programs.losses, feed={"img": img, "z": z}, fetch_list=programs.fetch["d_of_each"],
+                                  scope=scope)[0], np.float64).ravel()
+        return d_pos, d_neg, each
+    d_pos, d_neg, d_of_real = run(real)
+    _, _, d_of_fake = run(fake)
+    d_x, d_gz = d_view.d_outputs_from_losses([d_pos], [d_neg])
+    np.testing.assert_allclose(d_x[0], np.exp(np.mean(np.log(d_of_real))), rtol=1e-4)
+    np.testing.assert_allclose(d_gz[0], 1 - np.exp(np.mean(np.log(1 - d_of_fake))), rtol=1e-4)
+
+    fig = loss_figure([0, 1, 2], [0.7, 0.6, np.nan], [0.6, np.nan, 0.8],
+                      d_outputs=([0.5, 0.6, np.nan], [0.4, 0.3, np.nan]))
+    losses, outputs = fig.axes
+    assert outputs.get_ylim() == (0, 1) and [line.get_label() for line in outputs.lines][1::2][:2] == \
+        ["D(x) (sliding mean)", "D(G(z)) (sliding mean)"]
+    assert list(outputs.lines[0].get_ydata()) == [0.5, 0.6]  # the iterations where D trained
+    assert len(loss_figure([0, 1], [0.7, 0.6], [0.6, 0.5]).axes) == 1  # without them, the losses alone

@@ -75,7 +75,7 @@ def test_the_reference_points_are_real_points_that_no_program_moves():
 
 
 def test_reference_batch_norm_only_where_it_is_built():
-    with pytest.raises(ConfigError, match="uniform toy's D"):
+    with pytest.raises(ConfigError, match="the toys' D"):
         updated(tiny_config("mnist"), {"d_reference_batch": True})
 
 

@@ -71,6 +71,16 @@ def test_a_pass_writes_its_rows_picture_curve_and_checkpoint(tmp_path):
     assert checkpoint.read_meta(run.saver.last_checkpoint)["iteration"] == 2
 
 
+def test_the_animation_shows_every_pass_then_at_most_its_frame_budget_from_first_to_newest():
+    assert pass_pictures.animation_passes(0) == [0]
+    assert pass_pictures.animation_passes(pass_pictures.MAX_FRAMES - 1) == list(range(pass_pictures.MAX_FRAMES))
+    for newest in (pass_pictures.MAX_FRAMES, 99, 1000):
+        shown = pass_pictures.animation_passes(newest)
+        assert len(shown) == pass_pictures.MAX_FRAMES and shown[0] == 0 and shown[-1] == newest
+        assert shown == sorted(set(shown))
+        assert max(np.diff(shown)) - min(np.diff(shown)) <= 1  # evenly spread
+
+
 def test_a_fresh_run_is_refused_over_an_earlier_ones_checkpoints(tmp_path):
     config = tiny_config("uniform")
     checkpoint.pass_dir(tmp_path / "uniform_params", 3).mkdir(parents=True)
