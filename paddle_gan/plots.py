@@ -133,12 +133,11 @@ def save_progress_animation(frames, path, seconds_per_frame=0.5):
                    optimize=False)
 
 
-def sample_figure(samples, title, normal=None):
-    """The samples' picture in a figure with `title`, for a notebook to show inline (`normal`: the Gaussian toy's
-    N(mean, std))."""
+def sample_figure(samples, title):
+    """The samples' picture in a figure with `title`, for a notebook to show inline."""
     fig = Figure(figsize=(4, 4))
     ax = fig.subplots()
-    ax.imshow(sample_picture(samples, normal=normal))
+    ax.imshow(sample_picture(samples))
     ax.set_axis_off()
     ax.set_title(title)
     return fig
