@@ -30,7 +30,6 @@ from paddle import ParamAttr
 from paddle.nn.initializer import Assign, Constant, Normal, XavierUniform
 
 from .config import NUM_CLASSES, sample_shape
-from .readers import reference_batch
 
 # gan_conf_image.py: weights N(0, 0.02), biases 0, batch-norm scale N(1, 0.02).
 DCGAN_W = Normal(0.0, 0.02)
@@ -234,21 +233,24 @@ REFERENCE = "D.reference_batch"
 REFERENCE_ROWS = 128  # the v0 toy's batch: the statistics of 128 points of U[0,1)^2 are within a few percent
 
 
-def reference_points(config):
-    """With `d_reference_batch` (and D's batch norm on): the persistable variable REFERENCE, which holds the real
-    points D's reference batch norm takes its statistics from (readers.reference_batch; the startup program writes
-    them, a checkpoint keeps them); else None."""
-    if not (config["d_reference_batch"] and config["d_batch_norm"]):
-        return None
-    points = paddle.static.create_parameter([REFERENCE_ROWS, *sample_shape(config)], "float32", REFERENCE,
-                                            default_initializer=Assign(reference_batch(config, REFERENCE_ROWS)))
-    points.stop_gradient = True  # data, not a weight: no optimizer moves it
-    return points
+def uses_reference(config):
+    """Whether D's batch norm is reference batch norm, whose real points the caller hands to `discriminator`."""
+    return config["d_reference_batch"] and config["d_batch_norm"]
 
 
-def discriminator(config, x, training, label=None):
+def reference_points(points):
+    """The persistable variable REFERENCE holding `points` (REFERENCE_ROWS real points, readers.reference_batch),
+    the points D's reference batch norm takes its statistics from: the startup program writes them, a checkpoint
+    keeps them."""
+    variable = paddle.static.create_parameter(list(points.shape), "float32", REFERENCE,
+                                              default_initializer=Assign(points))
+    variable.stop_gradient = True  # data, not a weight: no optimizer moves it
+    return variable
+
+
+def discriminator(config, x, training, label=None, reference=None):
     """Build the config's discriminator on samples `x` (and class ids `label` in a conditional run); returns one
-    logit per sample, shape (N, 1)."""
+    logit per sample, shape (N, 1). `reference`: the real points of D's reference batch norm (`uses_reference`)."""
     if label is not None:
         # The class as NUM_CLASSES more input planes, so D's first convolution sees every pixel beside the class
         # it should show: (N, C, H, W) + (N, 10, H, W), built by broadcasting (N, 1, H, W) ones against (N, 10, 1, 1).
@@ -256,7 +258,7 @@ def discriminator(config, x, training, label=None):
         x = paddle.concat([x, paddle.ones_like(x[:, :1]) * planes], axis=1)
     network, use_bn = config["network"], config["d_batch_norm"]
     if network == "v0_mlp":
-        return v0_mlp_discriminator(x, training, use_bn, reference_points(config))
+        return v0_mlp_discriminator(x, training, use_bn, None if reference is None else reference_points(reference))
     if network == "v0_dcgan":
         return v0_dcgan_discriminator(x, training, use_bn)
     if network == "basic_mlp":

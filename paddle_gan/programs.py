@@ -45,7 +45,7 @@ import paddle
 import paddle.nn.functional as F
 from paddle.nn.initializer import Constant
 
-from . import amp, ema, nets, parallel
+from . import amp, ema, nets, parallel, readers
 from .config import NUM_CLASSES, sample_shape
 
 
@@ -82,6 +82,8 @@ def build_programs(config, noise_in_graph=False):
     inputs = _Inputs(config, noise_in_graph)
     built, fetch, feed, learning_rates = {}, {}, {}, {}
     summed = config["d_update"] == "sum"  # d_fake keeps D's gradients, d_real steps on both
+    # the real points of D's reference batch norm, read once for every program that builds D
+    reference = readers.reference_batch(config, nets.REFERENCE_ROWS) if nets.uses_reference(config) else None
 
     def program(name):
         built[name] = paddle.static.Program()
@@ -89,7 +91,7 @@ def build_programs(config, noise_in_graph=False):
         return paddle.static.program_guard(built[name], startup)
 
     def D(x, label):  # noqa: N802  the networks' names in the maths
-        return nets.discriminator(config, x, training=True, label=label)
+        return nets.discriminator(config, x, training=True, label=label, reference=reference)
 
     def G(z, label):  # noqa: N802
         return nets.generator(config, z, training=True, label=label)
@@ -124,7 +126,7 @@ def build_programs(config, noise_in_graph=False):
         fetch["infer"] = [nets.generator(config, z, training=False, net=ema.generator_name(config), label=label)]
 
     with program("losses"):
-        feed["losses"], fetch["losses"], fetch["d_outputs"], fetch["d_of_each"] = _monitor(config, inputs)
+        feed["losses"], fetch["losses"], fetch["d_outputs"], fetch["d_of_each"] = _monitor(config, inputs, reference)
 
     if parallel.world_size() > 1:  # what the driver loop must decide alike on every rank (parallel.agree)
         for how in ("mean", "max"):
@@ -218,7 +220,7 @@ def _keep_gradients(config, program, loss, prefix):
         paddle.assign(grad, output=_kept_gradient(param))
 
 
-def _monitor(config, inputs):
+def _monitor(config, inputs, reference):
     """The losses program's body: the three losses on one real batch and one noise batch, forward only, batch norm in
     eval mode, and D's mean outputs D(x), D(G(z)). Returns (feeds, the losses, D's mean outputs, D(x) per row)."""
     # The v0 strike rule compares losses from forward passes in test mode (v0's PASS_TEST) on the same batch.
@@ -228,7 +230,8 @@ def _monitor(config, inputs):
     # One D on both halves: a network built twice in one program would declare its parameters twice. In eval mode
     # batch norm uses the moving statistics, so the halves do not see each other.
     both_labels = paddle.concat([img_label, label]) if config["conditional"] else None
-    logits = nets.discriminator(config, paddle.concat([img, fake]), training=False, label=both_labels)
+    logits = nets.discriminator(config, paddle.concat([img, fake]), training=False, label=both_labels,
+                                reference=reference)
     real_logit, fake_logit = paddle.chunk(logits, 2)  # fed with equal-sized real and noise batches
 
     def loss(logit, target):

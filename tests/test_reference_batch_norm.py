@@ -16,7 +16,8 @@ def d_logits(config, *batches):
     startup.random_seed = config["seed"]
     with paddle.static.program_guard(main, startup):
         x = paddle.static.data("x", [None, 2], "float32")
-        logit = nets.discriminator(config, x, training=True)
+        reference = reference_batch(config, nets.REFERENCE_ROWS) if nets.uses_reference(config) else None
+        logit = nets.discriminator(config, x, training=True, reference=reference)
     scope, exe = paddle.static.Scope(), paddle.static.Executor(paddle.CPUPlace())
     exe.run(startup, scope=scope)
     return scope, [exe.run(main, feed={"x": batch}, fetch_list=[logit], scope=scope)[0] for batch in batches]
