@@ -6,11 +6,20 @@ through `run`, so that a problem a user can fix ends in one line and the same ex
   3     training diverged (errors.Diverged)
   130   Ctrl-C; 143 SIGTERM (the shell's 128 + the signal's number)
 """
+import argparse
 import signal
 import sys
 
 from . import stop_quietly
 from .errors import Interrupted, UserError
+
+
+class ArgumentParser(argparse.ArgumentParser):
+    """argparse's parser, whose refusal of a flag (an unknown flag, a value of the wrong type, a choice not
+    offered) is one line, as every other refusal here, instead of the whole usage text before it."""
+
+    def error(self, message):
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def run(job, ctrl_c=("stopped by Ctrl-C", 130)):

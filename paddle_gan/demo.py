@@ -7,7 +7,6 @@ another, and a class picker for a conditional generator. onnxruntime-web is not 
 is 14 MB): `make demo-js` copies a pinned version from the npm registry into `demo/onnxruntime-web/`, and from then
 on the page works offline.
 """
-import argparse
 import functools
 import http.server
 import posixpath
@@ -77,7 +76,7 @@ def serve(model_dir, port):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m paddle_gan.demo", description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(prog="python -m paddle_gan.demo", description=__doc__.splitlines()[0])
     parser.add_argument("--model_dir", required=True, help="a checkpoint folder, e.g. mnist_params/pass-00009")
     parser.add_argument("--port", type=int, default=8000, help="port on 127.0.0.1 (default 8000; 0: any free one)")
     args = parser.parse_args(argv)

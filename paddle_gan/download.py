@@ -16,7 +16,6 @@ http_proxy/https_proxy like curl and wget do), so the shell scripts need neither
     python -m paddle_gan.download {mnist,fashion_mnist,cifar} [--dest DIR] [--force] [--from DIR]
 
 """
-import argparse
 import gzip
 import hashlib
 import io
@@ -365,7 +364,7 @@ def fetch_missing(config):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m paddle_gan.download", description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(prog="python -m paddle_gan.download", description=__doc__.splitlines()[0])
     parser.add_argument("dataset", choices=sorted(SOURCES), help="which data set")
     parser.add_argument("--dest", help="where its files go (default: the config's data_dir, e.g. data/mnist_data)")
     parser.add_argument("--force", action="store_true", help="fetch again even if valid files are there")

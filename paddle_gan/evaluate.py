@@ -12,7 +12,6 @@ Samples of a conditional generator are also scored on their classes: the label a
 classifier puts in the class they were asked for, overall and per class. A conditional checkpoint is asked for every
 class in turn; a --samples file needs its --labels file (generate writes both).
 """
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -160,7 +159,7 @@ def _rounded(metrics):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m paddle_gan.evaluate", description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(prog="python -m paddle_gan.evaluate", description=__doc__.splitlines()[0])
     parser.add_argument("-d", "--dataset", required=True, choices=SCORED_DATASETS,
                         help="which data set the samples mimic")
     source = parser.add_mutually_exclusive_group(required=True)

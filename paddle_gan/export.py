@@ -12,7 +12,6 @@ does.
 `generator.onnx`, with the same inputs (`z`, and `label` when conditional) and output, for onnxruntime in Python or
 in a browser (`python -m paddle_gan.demo`).
 """
-import argparse
 import json
 import sys
 import tempfile
@@ -99,7 +98,7 @@ def predictor(out_dir):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m paddle_gan.export", description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(prog="python -m paddle_gan.export", description=__doc__.splitlines()[0])
     parser.add_argument("--model_dir", required=True, help="a checkpoint folder, e.g. mnist_params/pass-00009")
     parser.add_argument("--out", required=True, help="folder to write the inference model to")
     parser.add_argument("--format", choices=FORMATS, default="paddle",

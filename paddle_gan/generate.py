@@ -9,7 +9,6 @@ A conditional generator draws the classes `--label` names (`--label 7`, `--label
 N samples shared out in that order), or every class in turn without it; it also writes the samples' classes
 beside them, as `{out}_labels.npy`.
 """
-import argparse
 import sys
 from pathlib import Path
 
@@ -96,7 +95,7 @@ def check_output_names(out, png):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m paddle_gan.generate", description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(prog="python -m paddle_gan.generate", description=__doc__.splitlines()[0])
     parser.add_argument("--model_dir", required=True, help="a checkpoint folder, e.g. mnist_params/pass-00009")
     parser.add_argument("-n", type=int, default=64, help="how many samples (default 64)")
     parser.add_argument("-o", "--out", default="samples.npy", help="numpy file to write (default samples.npy)")

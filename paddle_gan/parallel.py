@@ -46,7 +46,7 @@ from .errors import UserError
 # With `nproc = 0` (auto), one process per core, but each with at least this many rows of every batch: batch norm
 # normalises each process's share by its own statistics, which grow noisy on fewer rows.
 MIN_ROWS = 16
-STARTED_HERE = "PADDLE_GAN_SPAWNED"  # set in the processes `spawn` starts: main() started them, not a launcher
+_SPAWNED = "PADDLE_GAN_SPAWNED"  # set for the processes `spawn` starts (they inherit it): main() started them
 
 
 class ParallelError(UserError):
@@ -92,7 +92,7 @@ def spawn(func, args, nproc):
                 os.kill(process.pid, signum)
 
     previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
-    os.environ[STARTED_HERE] = "1"
+    os.environ[_SPAWNED] = "1"
     try:
         with warnings.catch_warnings():  # "Your model will be trained under CPUONLY mode by using GLOO": it will
             warnings.simplefilter("ignore")
@@ -111,7 +111,7 @@ def spawn(func, args, nproc):
             print(e, file=sys.stderr)
             return 1
     finally:
-        del os.environ[STARTED_HERE]
+        del os.environ[_SPAWNED]
         for s, handler in previous.items():
             signal.signal(s, handler)
     results = [queue.get() if not queue.empty() else None for queue in context.return_queues]
@@ -131,10 +131,15 @@ def _rank_main(func, args):
     return func(*args)
 
 
+def spawned_by_main():
+    """Whether this process is one of those `spawn` started for a run (not one a launcher started, nor the parent)."""
+    return bool(os.environ.get(_SPAWNED))
+
+
 def restart_prefix(python="python"):
     """What a command that continues this run needs in front of `{python} -m paddle_gan.train`: the launcher, when it
     started the processes ("" otherwise)."""
-    if world_size() == 1 or os.environ.get(STARTED_HERE):
+    if world_size() == 1 or spawned_by_main():
         return ""
     return f"{python} -m paddle.distributed.launch --nproc_per_node {world_size()} "
 

@@ -63,6 +63,9 @@ def prepare(config, output_dir, resume=None):
     if resume is None:
         earlier = [path for path in (checkpoint.latest(params_dir), *(samples_dir / n for n in RUN_FILES))
                    if path and path.exists()]
+        if earlier and checkpoint.latest(params_dir) is None:  # nothing to resume: only starting afresh helps
+            raise OutputError(f"{earlier[0]} is left from an earlier run that wrote no checkpoint (nothing to "
+                              f"resume); move {samples_dir} away or choose another --output_dir to start afresh")
         if earlier:
             make = " (make run ARGS=--resume)" if os.environ.get("MAKELEVEL") else ""
             raise OutputError(f"{earlier[0]} belongs to an earlier run that a fresh start would overwrite; "
@@ -123,7 +126,7 @@ def claim_folders(config, output_dir):
     Raises OutputError, naming the process that holds it, when another run holds one. Claiming twice is claiming
     once; the processes main() spawns for a run are covered by its claim. A run lets go when it ends
     (release_folders), or when its process ends."""
-    if os.environ.get(parallel.STARTED_HERE):
+    if parallel.spawned_by_main():  # covered by the parent's claim
         return
     for folder in (Path(output_dir) / config["samples_dir"], Path(output_dir) / config["params_dir"]):
         key = folder.resolve()

@@ -13,7 +13,6 @@ Two switches decided once, outside the loop: on a GPU the loop takes the GPU pat
 programs, losses fetched every few iterations); with several processes each trains on its share of every batch and
 rank 0 alone writes (parallel.py).
 """
-import argparse
 import signal
 import sys
 from pathlib import Path
@@ -176,7 +175,7 @@ def check_run_options(visualdl, eval_samples, config=None):
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m paddle_gan.train", description=__doc__.splitlines()[0])
+    parser = cli.ArgumentParser(prog="python -m paddle_gan.train", description=__doc__.splitlines()[0])
     parser.add_argument("-d", "--dataset", required=True, choices=DATASETS, help="which data set to train on")
     parser.add_argument("--conf", help="config file (default: conf/{dataset}.toml)")
     device.add_arguments(parser)
@@ -214,7 +213,11 @@ def config_from_args(args):
         checkpoint.put_back_moved_aside(params_dir)  # the newest checkpoint may be there under its aside name
         resume = checkpoint.latest(params_dir)
         if resume is None:
-            raise checkpoint.CheckpointError(f"--resume: no checkpoint in {params_dir}; start without --resume")
+            samples_dir = Path(args.output_dir) / config["samples_dir"]
+            left = any((samples_dir / name).exists() for name in run_folder.RUN_FILES)
+            fix = (f"move {samples_dir} away (what an earlier run left there) and start without --resume" if left
+                   else "start without --resume")
+            raise checkpoint.CheckpointError(f"--resume: no checkpoint in {params_dir}; {fix}")
     elif args.resume:
         resume = Path(args.resume)
     if resume:

@@ -1,5 +1,5 @@
 """Every command refuses a bad flag at the door: one line that names the flag and the fix, exit code 2, nothing
-written. (argparse's own refusals, of a flag's type or choices, print its usage line first, as any Python tool.)"""
+written. argparse's own refusals (a flag's type or choices, an unknown flag) are one line too, naming --help."""
 import pytest
 
 from paddle_gan import demo, download, evaluate, export, generate, train
@@ -57,12 +57,16 @@ def test_a_bad_flag_is_refused_in_one_line(command, args, says, tmp_path, capsys
                                            ("train", ["-d", "mnist", "--lr", "fast"]),
                                            ("generate", ["--model_dir", "x", "-n", "0"]),
                                            ("evaluate", ["-d", "mnist", "--real", "-n", "3"]),
-                                           ("export", ["--model_dir", "x", "--out", "y", "--format", "tf"])])
+                                           ("export", ["--model_dir", "x", "--out", "y", "--format", "tf"]),
+                                           ("demo", ["--model_dir", "x", "--port", "any"]),
+                                           ("download", ["mnist", "--unknown_flag"])])
 def test_argparse_refuses_a_value_of_the_wrong_kind(command, args, capsys):
     with pytest.raises(SystemExit) as stopped:
         COMMANDS[command](args)
     assert stopped.value.code == 2
-    assert capsys.readouterr().err.splitlines()[-1].startswith(f"python -m paddle_gan.{command}: error: ")
+    err = capsys.readouterr().err
+    assert err.startswith(f"python -m paddle_gan.{command}: error: ") and err.count("\n") == 1, err
+    assert err.endswith(f"(see python -m paddle_gan.{command} --help)\n"), err
 
 
 def test_train_from_python_refuses_a_config_that_is_not_one(tmp_path):

@@ -196,6 +196,15 @@ def test_resume_without_a_checkpoint_says_so(tmp_path):
                             capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
     assert result.returncode == 2
     assert result.stderr.strip() == "error: --resume: no checkpoint in uniform_params; start without --resume"
+    # A run that stopped before its first checkpoint (it diverged) left its log: a fresh start is refused over it,
+    # so the way out is to move that away, not only to drop --resume.
+    (tmp_path / "uniform_samples").mkdir()
+    (tmp_path / "uniform_samples" / "losses.csv").write_text("pass,batch\n")
+    result = subprocess.run([sys.executable, "-m", "paddle_gan.train", "-d", "uniform", "--resume"], cwd=tmp_path,
+                            capture_output=True, text=True, env={"PYTHONPATH": str(ROOT), "PATH": "/usr/bin:/bin"})
+    assert result.returncode == 2
+    assert result.stderr.strip() == ("error: --resume: no checkpoint in uniform_params; move uniform_samples away "
+                                     "(what an earlier run left there) and start without --resume")
 
 
 def test_keep_checkpoints_keeps_the_newest(tmp_path):

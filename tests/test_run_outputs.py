@@ -97,7 +97,16 @@ def test_a_fresh_run_is_refused_over_any_file_an_earlier_run_wrote(tmp_path, nam
     config = tiny_config("uniform", params_dir="other_params")
     (tmp_path / "uniform_samples").mkdir()
     (tmp_path / "uniform_samples" / name).write_text("an earlier run's")
-    with pytest.raises(OutputError, match=f"uniform_samples/{name} belongs to an earlier run"):
+    # that run wrote no checkpoint: the way out is starting afresh, not --resume
+    with pytest.raises(OutputError, match=f"uniform_samples/{name} is left from an earlier run that wrote no "
+                                          "checkpoint.*move .*uniform_samples away") as refused:
+        run_folder.prepare(config, tmp_path)
+    assert "--resume" not in str(refused.value).replace("(nothing to resume)", "")
+    assert (tmp_path / "uniform_samples" / name).read_text() == "an earlier run's"
+    (tmp_path / "other_params" / "pass-00000").mkdir(parents=True)  # with a checkpoint, --resume continues it
+    (tmp_path / "other_params" / "pass-00000" / checkpoint.META_FILE).write_text(
+        json.dumps(checkpoint.make_meta(config, 0, config["iters_per_pass"], config["iters_per_pass"], {})))
+    with pytest.raises(OutputError, match="pass-00000 belongs to an earlier run.*--resume"):
         run_folder.prepare(config, tmp_path)
     assert (tmp_path / "uniform_samples" / name).read_text() == "an earlier run's"
 
