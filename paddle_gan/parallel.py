@@ -32,6 +32,7 @@ import contextlib
 import ctypes
 import io
 import logging
+import multiprocessing
 import os
 import signal
 import sys
@@ -63,17 +64,39 @@ def rank():
     return int(os.environ.get("PADDLE_TRAINER_ID", "0"))
 
 
+class ProcessLost(UserError):
+    """One of the processes of a run ended without its rank's say (killed, or failed): the run cannot go on."""
+
+    def __init__(self, message, exit_code):
+        super().__init__(message)
+        self.exit_code = exit_code
+
+
+def cores():
+    """The cores this process may run on."""
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def processes(config, place):
     """How many processes main() should start for `config` on `place`: the config's `nproc`, or with 0 (auto) one per
     available core on a CPU, as many as divide the batch with MIN_ROWS rows each at least. One on a GPU (several
-    GPUs are untested here), and one when a launcher already started the processes."""
+    GPUs are untested here), and one when a launcher already started the processes. A count the batch cannot be
+    split over is refused here, before any process starts."""
     if world_size() > 1:
         return 1
-    if config["nproc"] or not isinstance(place, paddle.CPUPlace):
-        return config["nproc"] or 1
-    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
     batch = config["batch_size"]
-    return max((n for n in range(1, cores + 1) if batch % n == 0 and batch // n >= MIN_ROWS), default=1)
+    if config["nproc"] or not isinstance(place, paddle.CPUPlace):
+        nproc = config["nproc"] or 1
+        check_split(batch, nproc)
+        return nproc
+    return max((n for n in range(1, cores() + 1) if batch % n == 0 and batch // n >= MIN_ROWS), default=1)
+
+
+def check_split(batch, nproc):
+    """Refuse a batch that `nproc` processes cannot share evenly."""
+    if batch % nproc:
+        raise ParallelError(f"batch_size {batch} does not split over {nproc} processes; choose a batch that is a "
+                            f"multiple of {nproc} (it is the global batch, shared out evenly), or another --nproc")
 
 
 def spawn(func, args, nproc):
@@ -82,53 +105,113 @@ def spawn(func, args, nproc):
 
     This process only waits. It passes on Ctrl-C and SIGTERM to the processes, once each: they sit in their own
     process group, so the terminal's Ctrl-C does not reach them twice (a second Ctrl-C stops them at once, as it
-    does a single process). If this process is killed, they get SIGTERM and stop as after Ctrl-C."""
-    started, pending = [], []
+    does a single process). A signal is passed on once a process's training loop takes it (`taking_signals`): one
+    that came sooner, while it loads Paddle or joins the others, would break its imports with a traceback or strand
+    the others; a Ctrl-C at start-up so stops the run after its first iteration, with a checkpoint. If this process
+    is killed, they get SIGTERM and stop as after Ctrl-C."""
+    stops = (signal.SIGINT, signal.SIGTERM)
+    pending, sent, ready, processes = [], [], [], []
+
+    def deliver():  # the pending signals to every process that can take them, each once
+        for i, process in enumerate(processes):
+            while ready[i].is_set() and sent[i] < len(pending) and process.is_alive():
+                os.kill(process.pid, pending[sent[i]])
+                sent[i] += 1
 
     def forward(signum, frame):
         pending.append(signum)
-        for process in started:
-            if process.is_alive():
-                os.kill(process.pid, signum)
+        deliver()
 
-    previous = {s: signal.signal(s, forward) for s in (signal.SIGINT, signal.SIGTERM)}
+    previous = {s: signal.signal(s, forward) for s in stops}
     os.environ[_SPAWNED] = "1"
+    failure, context = None, None
     try:
-        with warnings.catch_warnings():  # "Your model will be trained under CPUONLY mode by using GLOO": it will
-            warnings.simplefilter("ignore")
-            logging.disable(logging.INFO)  # and "find free ports: ..."
-            try:
-                context = dist.spawn(_rank_main, (func, args), nprocs=nproc, join=False, backend="gloo")
-            finally:
-                logging.disable(logging.NOTSET)
-        started.extend(context.processes)
-        for signum in pending:  # a signal that came while the processes were starting
-            forward(signum, None)
+        # Ignored while the processes start: they inherit that, so the terminal's Ctrl-C, which reaches them until
+        # they leave its process group (_rank_main), cannot break their start-up; the loop takes it over. (One in
+        # these milliseconds is lost here too: press it again.)
+        signal.signal(signal.SIGINT, signal.SIG_IGN)
         try:
-            while not context.join():
-                pass
-        except Exception as e:  # a process ended with a traceback (a bug): spawn's message carries it
-            print(e, file=sys.stderr)
-            return 1
+            with warnings.catch_warnings():  # "Your model will be trained under CPUONLY mode by using GLOO": it will
+                warnings.simplefilter("ignore")
+                logging.disable(logging.INFO)  # and "find free ports: ..."
+                ready.extend(multiprocessing.get_context("spawn").Event() for _ in range(nproc))
+                context = dist.spawn(_rank_main, (func, args, ready), nprocs=nproc, join=False, backend="gloo")
+        finally:
+            logging.disable(logging.NOTSET)
+            processes.extend(context.processes if context else [])
+            sent.extend([0] * len(processes))
+            signal.signal(signal.SIGINT, forward)
+        try:
+            while not context.join(timeout=0.2):
+                deliver()
+        except Exception as e:  # a process ended with an error, or was killed; join() stopped the others
+            failure = e
     finally:
         del os.environ[_SPAWNED]
         for s, handler in previous.items():
             signal.signal(s, handler)
-    results = [queue.get() if not queue.empty() else None for queue in context.return_queues]
+    results = [_result(queue) for queue in context.return_queues]
+    if failure is not None:
+        return _lost(context.processes, results, failure, pending)
     if results[0] is None:  # stopped at once by a second Ctrl-C, before it could return
         return 128 + (pending[-1] if pending else signal.SIGINT)
     return results[0]
 
 
-def _rank_main(func, args):
+def _result(queue):
+    """A process's return value from its queue (spawn's SimpleQueue: a put is written before the process goes on),
+    or None if it ended without returning."""
+    return queue.get() if not queue.empty() else None
+
+
+def _lost(processes, results, failure, pending):
+    """The exit code of a run one of whose processes failed (`failure`: spawn's exception), after saying so in one
+    line. What caused it comes first: a process killed from outside (the others then fail at their next
+    all-reduce), then rank 0's own end (it said why, e.g. a refusal or a full disk: the others fail because it left).
+    Anything else is a bug, and its traceback is printed."""
+    killed = [(i, -p.exitcode) for i, p in enumerate(processes)
+              if p.exitcode is not None and p.exitcode < 0 and -p.exitcode not in pending
+              and -p.exitcode != signal.SIGTERM]  # SIGTERM: spawn's own stopping of the survivors
+    if killed:
+        i, signum = killed[0]
+        raise ProcessLost(f"training process {i} of {len(processes)} was killed ({signal.Signals(signum).name})",
+                          128 + signum)
+    if results[0] not in (None, 0):  # rank 0 ended with its one line, and the others with it
+        return results[0]
+    if pending:  # stopped at once: a second Ctrl-C, or a signal before the loop could take it
+        print(f"stopped at once by {signal.Signals(pending[-1]).name}; nothing was written after the newest "
+              "checkpoint, which --resume continues from", file=sys.stderr)
+        return 128 + pending[-1]
+    print(failure, file=sys.stderr)
+    return 1
+
+
+_ready = None  # in a process that spawn started: the Event that tells the parent this process takes stop signals
+
+
+def _rank_main(func, args, ready):
+    """A spawned process, once Paddle and paddle_gan are loaded: leave the terminal's process group; Ctrl-C stays
+    ignored (as the parent started it) until train()'s loop takes it over and says so (`taking_signals`)."""
+    global _ready
     os.setpgrp()  # a process group of its own: the terminal's Ctrl-C goes to the parent, which passes it on
     try:
         ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: SIGTERM if the parent dies (Linux)
     except (OSError, AttributeError):
         pass
+    # Until the loop: SIGTERM (the parent's death) ends this process quietly, not with Paddle's C++ "FatalError"
+    # block. Stopping during start-up is left to the loop: one process stopped there would leave the others waiting
+    # for it in init_parallel_env, which no signal interrupts.
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    _ready = ready[rank()]
     if rank() != 0:
         sys.stdout = sys.stderr = open(os.devnull, "w")
     return func(*args)
+
+
+def taking_signals():
+    """Called when the training loop takes over Ctrl-C and SIGTERM: the parent may pass them on now."""
+    if _ready is not None:
+        _ready.set()
 
 
 def spawned_by_main():
@@ -151,9 +234,7 @@ def connect(config, place):
     if not isinstance(place, paddle.CPUPlace):  # each rank would need its own GPU and NCCL: never run here
         raise ParallelError("several processes are supported on CPU only (multi-GPU training is untested); "
                             "add --use_gpu 0, or train in one process")
-    if config["batch_size"] % world_size():
-        raise ParallelError(f"batch_size {config['batch_size']} does not split over {world_size()} processes; "
-                            f"choose a multiple of {world_size()} (it is the global batch, shared out evenly)")
+    check_split(config["batch_size"], world_size())
     # The one place the two IRs differ: the legacy IR's collective ops on CPU talk through the gloo context
     # (gloo_init_parallel_env), PIR's through the process group that init_parallel_env sets up.
     if paddle.framework.use_pir_api():

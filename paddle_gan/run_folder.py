@@ -48,12 +48,26 @@ def folder_of(config, output_dir):
 
 def prepare(config, output_dir, resume=None):
     """Claim the folders of a run of `config` under `output_dir` (`resume`: the checkpoint it continues from, None
-    for a fresh run), check that they can be written and tidy up after a crash. Returns the RunFolder."""
+    for a fresh run), check them (`check`) and name the run. Returns the RunFolder."""
+    claim_folders(config, output_dir)
+    run = check(config, output_dir, resume)
+    run.run_name = agreed_name(run.samples_dir, resume)
+    tmp = run.samples_dir / (RUN_NAME + ".tmp")
+    tmp.write_text(run.run_name + "\n")
+    os.replace(tmp, run.samples_dir / RUN_NAME)
+    return run
+
+
+def check(config, output_dir, resume=None):
+    """Check that the folders of a run of `config` under `output_dir` can be written and may take this run (a fresh
+    run finds no earlier run's files; a resumed one is the run whose logs are there), and tidy up after a crash.
+    Returns the RunFolder. With several processes main() calls it before starting them, so that a refusal is one
+    line before any process starts."""
     run = folder_of(config, output_dir)
     samples_dir, params_dir = run.samples_dir, run.params_dir
-    claim_folders(config, output_dir)
     for folder in (samples_dir, params_dir):
         try:
+            folder.mkdir(parents=True, exist_ok=True)
             tempfile.TemporaryFile(dir=folder).close()
         except OSError as e:
             raise OutputError(f"cannot write to {folder} ({e.strerror}); choose a writable --output_dir") from None
@@ -71,11 +85,11 @@ def prepare(config, output_dir, resume=None):
             raise OutputError(f"{earlier[0]} belongs to an earlier run that a fresh start would overwrite; "
                               f"continue that run with --resume{make}, or move it away or choose another "
                               "--output_dir to start afresh")
-    run.run_name = run_name(samples_dir, resume)
+    agreed_name(samples_dir, resume)
     return run
 
 
-def run_name(samples_dir, resume):
+def agreed_name(samples_dir, resume):
     """The name of the run that writes into `samples_dir`, kept in its RUN_NAME file: a fresh run's is new; a
     resumed run's is its checkpoint's (or, for a checkpoint from before names, the folder's). A checkpoint of one
     run resumed into a folder that holds another run's logs is refused: their rows would follow each other in one
@@ -86,11 +100,7 @@ def run_name(samples_dir, resume):
     if here and theirs and here != theirs:
         raise OutputError(f"{resume} is a checkpoint of run {theirs}, but {samples_dir} holds the logs of run {here}: "
                           "resume it into its own --output_dir, or into a new one")
-    name = theirs or (here if resume else None) or time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(name + "\n")
-    os.replace(tmp, path)
-    return name
+    return theirs or (here if resume else None) or time.strftime("%Y%m%d-%H%M%S-") + secrets.token_hex(3)
 
 
 def branch_off(folder, resume):

@@ -52,7 +52,7 @@ class Saver:
         """An output that cannot be written (`error`: a full disk, a folder replaced by a file): the exception that
         ends the run in one line. A checkpoint cut off midway leaves the previous one as it was (checkpoint.save)."""
         return OutputError(f"cannot write {error.filename or self.folder.output_dir} ({error.strerror}); make room "
-                           f"or put back what was moved, then {self._how_to_go_on()}")
+                           f"or put back what was moved; {self._how_to_go_on()}")
 
     def interrupted(self, signum, pass_id, batches_done, iteration):
         """Ctrl-C or SIGTERM after `batches_done` batches of pass `pass_id`: the checkpoint (unless the pass's own was
@@ -73,7 +73,14 @@ class Saver:
                         f"checkpoint is {self.last_checkpoint or 'none yet'}; try a lower --lr")
 
     def _how_to_go_on(self):
-        if self.last_checkpoint is None:
-            return f"no checkpoint was written yet: move {self.folder.samples_dir} away and start the run again"
-        command = resume_command(self.config, self.folder.output_dir)
-        return f"continue from checkpoint {self.last_checkpoint} with: {command}"
+        return how_to_go_on(self.config, self.folder, self.last_checkpoint)
+
+
+def how_to_go_on(config, folder, last_checkpoint=None):
+    """How a run of `config` in `folder` (run_folder.RunFolder) that stopped early goes on: from `last_checkpoint`,
+    or the newest in the folder, with the command that continues it; or afresh when there is none."""
+    last_checkpoint = last_checkpoint or checkpoint.latest(folder.params_dir)
+    if last_checkpoint is None:
+        return f"no checkpoint was written yet: move {folder.samples_dir} away and start the run again"
+    command = resume_command(config, folder.output_dir)
+    return f"nothing after checkpoint {last_checkpoint} was kept; continue from it with: {command}"

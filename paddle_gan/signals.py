@@ -28,6 +28,7 @@ class StopSignals:
     def __enter__(self):
         if threading.current_thread() is threading.main_thread():  # only the main thread may set handlers
             self.previous = {s: signal.signal(s, self._note) for s in (signal.SIGINT, signal.SIGTERM)}
+        parallel.taking_signals()
         return self
 
     def __exit__(self, *exc):

@@ -30,7 +30,7 @@ from .loss_log import LossLog
 from .pass_scores import PassScores
 from .programs import build_programs
 from .progress import PassProgress
-from .saving import Saver
+from .saving import Saver, how_to_go_on
 from .schedules import LOSS_OF_PROGRAM, make_schedule
 from .signals import StopSignals
 from .visualdl_log import VisualDLLog, learning_rates
@@ -249,9 +249,19 @@ def main(argv=None):
         if parallel.world_size() == 1:  # (under a launcher, it said how many)
             print(f"training in {nproc} process{'es' if nproc > 1 else ''} (--nproc N to choose)", flush=True)
         if nproc > 1:  # each trains on its share of every batch; this one holds the output folders and waits
+            if nproc > parallel.cores():
+                print(f"warning: --nproc {nproc} is more than the {parallel.cores()} core(s) here: the processes "
+                      f"wait for each other, so training is slower than with --nproc {parallel.cores()}",
+                      file=sys.stderr, flush=True)
             run_folder.claim_folders(config, args.output_dir)
-            return parallel.spawn(train_process, (config, args.output_dir, resume, args.visualdl,
-                                                  args.eval_every_pass), nproc)
+            run_folder.check(config, args.output_dir, resume)  # rank 0's refusals, before any process starts
+            try:
+                return parallel.spawn(train_process, (config, args.output_dir, resume, args.visualdl,
+                                                      args.eval_every_pass), nproc)
+            except parallel.ProcessLost as e:  # killed from outside: what was kept, and how to go on
+                folder = run_folder.folder_of(config, args.output_dir)
+                raise parallel.ProcessLost(f"{e}, so the run stopped; {how_to_go_on(config, folder)}",
+                                           e.exit_code) from None
         train(config, args.output_dir, place, resume, args.visualdl, args.eval_every_pass)
     return cli.run(job, STOPPED_AT_ONCE)
 

@@ -196,8 +196,8 @@ def test_a_batch_that_does_not_split_is_refused(tmp_path):
     result = subprocess.run([sys.executable, "-m", "paddle_gan.train", "-d", "uniform", "--batch_size", "15"],
                             cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
-    assert result.stderr.strip() == ("error: batch_size 15 does not split over 2 processes; choose a multiple of 2 "
-                                     "(it is the global batch, shared out evenly)")
+    assert result.stderr.strip() == ("error: batch_size 15 does not split over 2 processes; choose a batch that is "
+                                     "a multiple of 2 (it is the global batch, shared out evenly), or another --nproc")
 
 
 # ---- processes started by `python -m paddle_gan.train` itself (paddle.distributed.spawn) ---------------------------
@@ -213,7 +213,9 @@ def test_the_default_is_one_process_per_core_with_16_rows_each(monkeypatch):
     assert [parallel.processes(tiny_config("mnist", batch_size=b), cpu) for b in (32, 64, 24, 8)] == [2, 2, 1, 1]
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(8)))
     assert parallel.processes(tiny_config("mnist", batch_size=96), cpu) == 6  # 8 would leave 12 rows; 7 no share
-    assert parallel.processes(tiny_config("mnist", batch_size=32, nproc=3), cpu) == 3  # asked for: as asked
+    assert parallel.processes(tiny_config("mnist", batch_size=32, nproc=4), cpu) == 4  # asked for: as asked
+    with pytest.raises(parallel.ParallelError, match="batch_size 32 does not split over 3 processes"):
+        parallel.processes(tiny_config("mnist", batch_size=32, nproc=3), cpu)  # before any process starts
     assert parallel.processes(tiny_config("uniform"), cpu) == 1  # conf/uniform.toml: one process
     monkeypatch.setenv("PADDLE_TRAINERS_NUM", "2")  # a launcher started the processes already
     assert parallel.processes(tiny_config("mnist", batch_size=32), cpu) == 1

@@ -170,7 +170,7 @@ def test_a_full_disk_during_a_checkpoint_ends_in_one_line_and_keeps_the_previous
     monkeypatch.setattr(checkpoint, "_write_synced", full)
     run.log(1, 0)
     with pytest.raises(OutputError, match=r"cannot write .*model.pdparams \(No space left on device\); make room "
-                                          r".* continue from checkpoint .*pass-00000 with: "):
+                                          r".* after checkpoint .*pass-00000 was kept; continue from it with: "):
         run.pass_end(1)
     run.close()
     assert checkpoint.list_checkpoints(tmp_path / "uniform_params") == [first]  # no half-written pass-00001
