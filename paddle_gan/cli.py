@@ -7,6 +7,7 @@ through `run`, so that a problem a user can fix ends in one line and the same ex
   130   Ctrl-C; 143 SIGTERM (the shell's 128 + the signal's number)
 """
 import argparse
+import re
 import signal
 import sys
 
@@ -22,9 +23,10 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def run(job, ctrl_c=("stopped by Ctrl-C", 130)):
+def run(job, ctrl_c=("stopped by Ctrl-C", 130), smaller="ask for fewer samples (-n)"):
     """Run `job()` (a command's work, returning its exit code or None for 0); returns the exit code, after printing
-    in one line what stopped it if a user can fix it. `ctrl_c`: what Ctrl-C prints and returns (a server ends so)."""
+    in one line what stopped it if a user can fix it. `ctrl_c`: what Ctrl-C prints and returns (a server ends so);
+    `smaller`: what to make smaller when memory runs out."""
     if signal.getsignal(signal.SIGINT) is stop_quietly:  # set while Paddle loaded (paddle_gan/__init__.py): from
         signal.signal(signal.SIGINT, signal.default_int_handler)  # here on, Ctrl-C reaches the command's own handling
     try:
@@ -36,6 +38,11 @@ def run(job, ctrl_c=("stopped by Ctrl-C", 130)):
         what = e.filename or "a file"
         print(f"error: cannot use {what} ({e.strerror or e}); check the path, its permissions and the free space",
               file=sys.stderr)
+        return UserError.exit_code
+    except MemoryError as e:  # a size too large for this machine (Paddle says how many bytes it asked for)
+        asked = re.search(r"alloc memory of (\d+) size", str(e))
+        size = f" ({int(asked.group(1)) / 2**30:,.1f} GiB asked for at once)" if asked else ""
+        print(f"error: out of memory{size}; {smaller}", file=sys.stderr)
         return UserError.exit_code
     except Interrupted as e:  # the run wrote a checkpoint and says how to continue
         print(e, file=sys.stderr)

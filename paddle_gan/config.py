@@ -3,6 +3,7 @@
 Every key has a default here, so a config file names only what differs, and `-o key=value` can set any key.
 """
 import math
+import os
 from pathlib import Path
 
 from .errors import UserError
@@ -168,6 +169,13 @@ def check(config):
     if config["dataset"] not in TOYS and not config["data_dir"].strip():
         raise ConfigError("data_dir is empty; set it to the folder of the data set's files (conf/*.toml name them, "
                           "e.g. -o data_dir=data/mnist_data)")
+    for key in ("samples_dir", "params_dir"):
+        if not config[key].strip():
+            raise ConfigError(f"{key} is empty; name the folder under --output_dir, e.g. -o {key}="
+                              f"{config['dataset']}_{key.split('_')[0]}")
+    if os.path.normpath(config["samples_dir"]) == os.path.normpath(config["params_dir"]):
+        raise ConfigError(f"samples_dir and params_dir are both {config['samples_dir']!r}; checkpoints and pictures "
+                          "need folders of their own: give one of them another name")
     if (config["dataset"] in TOYS) != (config["network"] == "v0_mlp"):
         raise ConfigError(f"network={config['network']} does not fit dataset={config['dataset']}: "
                           "use v0_mlp for the toys (uniform, gaussian) and v0_dcgan, fluid_dcgan or basic_mlp for "

@@ -106,6 +106,8 @@ def main(argv=None):
     args = parser.parse_args(argv)
 
     def job():
+        if not args.out.strip():
+            raise UserError(f"--out {args.out!r}: name the folder to write the inference model to, e.g. --out gen")
         path = export(args.model_dir, args.out, make_place(False), args.format)
         program = model_file(args.out)
         also = f", and {path}" if args.format == "onnx" else ""

@@ -90,6 +90,10 @@ def check_output_names(out, png):
     """Refuse an empty output name, or a picture name whose extension names no picture type."""
     if not out.strip() or Path(out).name in ("", ".npy"):
         raise UserError(f"-o {out!r}: name the numpy file to write, e.g. -o samples.npy")
+    if Path(out).is_dir():
+        raise UserError(f"-o {out}: is a folder; name a file in it, e.g. -o {Path(out) / 'samples.npy'}")
+    if png is not None and Path(png).is_dir():
+        raise UserError(f"--png {png}: is a folder; name a file in it, e.g. --png {Path(png) / 'samples.png'}")
     if png is not None and Path(png).suffix.lower() not in PICTURE_TYPES:
         raise UserError(f"--png {png!r}: end the name with one of {', '.join(PICTURE_TYPES)}, e.g. samples.png")
 

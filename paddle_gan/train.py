@@ -232,12 +232,21 @@ STOPPED_AT_ONCE = ("stopped at once by Ctrl-C; nothing was written after the new
                    "continues from (a checkpoint cut off midway is never used)", 130)
 
 
+SMALLER = "choose a smaller --batch_size, noise_dim or network (-o KEY=VALUE)"  # when memory runs out
+
+
 def main(argv=None):
     args = parse_args(argv)
 
     def job():
         place = device.place_from_args(args)
         if args.model_dir:
+            ignored = [f"--{key}" for key in (*KEY_FLAGS, "conf", "resume", "visualdl") if getattr(args, key)]
+            ignored += ["-o"] * bool(args.overrides) + ["--eval_every_pass"] * bool(args.eval_every_pass)
+            if ignored:  # the checkpoint's config draws the picture: a training setting would change nothing
+                them = "it" if len(ignored) == 1 else "them"
+                raise ConfigError(f"--model_dir only draws samples from the checkpoint, as it was trained; "
+                                  f"{', '.join(ignored)} would change nothing there: drop {them}")
             print(f"wrote {generate.write_picture(args.model_dir, args.dataset, args.output_dir, place)}")
             return 0
         config, resume = config_from_args(args)
@@ -263,14 +272,14 @@ def main(argv=None):
                 raise parallel.ProcessLost(f"{e}, so the run stopped; {how_to_go_on(config, folder)}",
                                            e.exit_code) from None
         train(config, args.output_dir, place, resume, args.visualdl, args.eval_every_pass)
-    return cli.run(job, STOPPED_AT_ONCE)
+    return cli.run(job, STOPPED_AT_ONCE, SMALLER)
 
 
 def train_process(config, output_dir, resume, visualdl, eval_samples):
     """What each process that main() starts runs: train() on the CPU. Returns its exit code."""
     def job():
         train(config, output_dir, paddle.CPUPlace(), resume, visualdl, eval_samples)
-    return cli.run(job, STOPPED_AT_ONCE)
+    return cli.run(job, STOPPED_AT_ONCE, SMALLER)
 
 
 if __name__ == "__main__":

@@ -26,9 +26,16 @@ CASES = [
     ("train", ["-d", "mnist", "-o", "d_update=both"], "d_update='both' is not one of"),
     ("train", ["-d", "mnist", "--conf", "{tmp}/missing.toml"], "not found"),
     ("train", ["-d", "mnist", "--resume", "{tmp}"], "not a paddle_gan checkpoint folder"),
+    ("train", ["-d", "mnist", "-o", "samples_dir="], "samples_dir is empty"),
+    ("train", ["-d", "mnist", "-o", "params_dir=mnist_samples"], "samples_dir and params_dir are both"),
+    ("train", ["-d", "mnist", "--model_dir", "{tmp}", "-o", "noise_dim=50", "--lr", "1"],
+     "--lr, -o would change nothing there: drop them"),
     ("generate", ["--model_dir", "{tmp}", "--seed", "-1"], "--seed -1"),
     ("generate", ["--model_dir", "{tmp}", "-o", ""], "-o ''"),
     ("generate", ["--model_dir", "{tmp}", "--png", "grid.bmp"], "--png 'grid.bmp'"),
+    ("generate", ["--model_dir", "{tmp}", "-o", "{tmp}"], "-o {tmp}: is a folder"),
+    ("generate", ["--model_dir", "{tmp}", "--png", "{tmp}"], "--png {tmp}: is a folder"),
+    ("export", ["--model_dir", "{tmp}", "--out", ""], "--out '': name the folder"),
     ("generate", ["--model_dir", "{tmp}", "--label", "x"], "--label x"),
     ("generate", ["--model_dir", "{tmp}"], "not a paddle_gan checkpoint folder"),
     ("evaluate", ["-d", "mnist", "--model_dir", "{tmp}", "--seed", "-4"], "--seed -4"),
@@ -73,3 +80,21 @@ def test_train_from_python_refuses_a_config_that_is_not_one(tmp_path):
     from paddle_gan.config import ConfigError
     with pytest.raises(ConfigError, match="a config is a dict of settings.*not NoneType"):
         train.train(None, tmp_path)
+
+
+def test_a_size_too_large_for_memory_is_one_line_saying_what_to_make_smaller(tmp_path, capsys):
+    # the noise layer's weights alone would take terabytes: Paddle's allocator refuses them
+    args = ["-d", "uniform", "--nproc", "1", "--noise_dim", "1000000000", "--output_dir", str(tmp_path)]
+    assert train.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: out of memory (") and err.count("\n") == 1, err
+    assert "GiB asked for at once); choose a smaller --batch_size, noise_dim or network" in err
+
+
+def test_out_of_memory_in_another_command_says_what_to_ask_for_less_of(capsys):
+    from paddle_gan import cli
+
+    def job():
+        raise MemoryError("Unable to allocate 291. GiB for an array with shape (100000000000, 784)")
+    assert cli.run(job) == 2
+    assert capsys.readouterr().err == "error: out of memory; ask for fewer samples (-n)\n"
