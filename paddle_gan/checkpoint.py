@@ -36,7 +36,7 @@ OPT_FILE = "optimizer.pdopt"
 META_FILE = "meta.json"
 FOLDER_NAME = re.compile(r"pass-(\d{5,})(?:-batch-(\d{5,}))?")
 # Keys that decide the networks' shapes: a checkpoint cannot be loaded into a run that changes them.
-NETWORK_KEYS = ("dataset", "network", "noise_dim", "d_batch_norm", "d_reference_batch")
+NETWORK_KEYS = ("dataset", "network", "noise_dim", "conditional", "d_batch_norm", "d_reference_batch")
 NETWORK_PREFIXES = ("G.", "G_ema.", "D.")  # what a checkpoint holds: the networks' variables (nets.py, ema.py)
 FP16_STATE = ("opt.loss_scaling_", "opt.num_good_steps_", "opt.num_bad_steps_")  # amp.py's dynamic loss scale
 

@@ -25,7 +25,8 @@ class ArgumentParser(argparse.ArgumentParser):
 
 def run(job, ctrl_c=("stopped by Ctrl-C", 130), smaller="ask for fewer samples (-n)"):
     """Run `job()` (a command's work, returning its exit code or None for 0); returns the exit code, after printing
-    in one line what stopped it if a user can fix it. `ctrl_c`: what Ctrl-C prints and returns (a server ends so);
+    in one line what stopped it if a user can fix it. `ctrl_c`: what Ctrl-C prints and returns (a server ends so),
+    or a function that says it;
     `smaller`: what to make smaller when memory runs out."""
     if signal.getsignal(signal.SIGINT) is stop_quietly:  # set while Paddle loaded (paddle_gan/__init__.py): from
         signal.signal(signal.SIGINT, signal.default_int_handler)  # here on, Ctrl-C reaches the command's own handling
@@ -48,6 +49,6 @@ def run(job, ctrl_c=("stopped by Ctrl-C", 130), smaller="ask for fewer samples (
         print(e, file=sys.stderr)
         return 128 + e.signum
     except KeyboardInterrupt:
-        message, code = ctrl_c
+        message, code = ctrl_c() if callable(ctrl_c) else ctrl_c
         print(message, file=sys.stderr if code else sys.stdout)
         return code

@@ -72,6 +72,14 @@ class ProcessLost(UserError):
         self.exit_code = exit_code
 
 
+class StoppedAtOnce(Exception):
+    """A signal (`signum`) stopped the processes at once, before the run could say so itself."""
+
+    def __init__(self, signum):
+        super().__init__(signum)
+        self.signum = signum
+
+
 def cores():
     """The cores this process may run on."""
     return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
@@ -154,7 +162,7 @@ def spawn(func, args, nproc):
     if failure is not None:
         return _lost(context.processes, results, failure, pending)
     if results[0] is None:  # stopped at once by a second Ctrl-C, before it could return
-        return 128 + (pending[-1] if pending else signal.SIGINT)
+        raise StoppedAtOnce(pending[-1] if pending else signal.SIGINT)
     return results[0]
 
 
@@ -178,10 +186,8 @@ def _lost(processes, results, failure, pending):
                           128 + signum)
     if results[0] not in (None, 0):  # rank 0 ended with its one line, and the others with it
         return results[0]
-    if pending:  # stopped at once: a second Ctrl-C, or a signal before the loop could take it
-        print(f"stopped at once by {signal.Signals(pending[-1]).name}; nothing was written after the newest "
-              "checkpoint, which --resume continues from", file=sys.stderr)
-        return 128 + pending[-1]
+    if pending:  # stopped at once by a second Ctrl-C
+        raise StoppedAtOnce(pending[-1])
     print(failure, file=sys.stderr)
     return 1
 

@@ -25,7 +25,7 @@ from .config import (AMPS, DATASETS, DEFAULTS, SCHEDULES, ConfigError, check_dat
                      load_config, parse_override, updated)
 from .metrics import IS_SPLITS
 from .d_view import d_outputs
-from .errors import Diverged
+from .errors import Diverged, Interrupted
 from .loss_log import LossLog
 from .pass_scores import PassScores
 from .programs import build_programs
@@ -227,29 +227,19 @@ def config_from_args(args):
     return config, resume
 
 
-# Ctrl-C while starting up, or a second one while a checkpoint was being written
-STOPPED_AT_ONCE = ("stopped at once by Ctrl-C; nothing was written after the newest checkpoint, which --resume "
-                   "continues from (a checkpoint cut off midway is never used)", 130)
-
-
 SMALLER = "choose a smaller --batch_size, noise_dim or network (-o KEY=VALUE)"  # when memory runs out
 
 
 def main(argv=None):
     args = parse_args(argv)
+    run = {}  # the run's config once it is read: what stopping at once reports
 
     def job():
         place = device.place_from_args(args)
         if args.model_dir:
-            ignored = [f"--{key}" for key in (*KEY_FLAGS, "conf", "resume", "visualdl") if getattr(args, key)]
-            ignored += ["-o"] * bool(args.overrides) + ["--eval_every_pass"] * bool(args.eval_every_pass)
-            if ignored:  # the checkpoint's config draws the picture: a training setting would change nothing
-                them = "it" if len(ignored) == 1 else "them"
-                raise ConfigError(f"--model_dir only draws samples from the checkpoint, as it was trained; "
-                                  f"{', '.join(ignored)} would change nothing there: drop {them}")
-            print(f"wrote {generate.write_picture(args.model_dir, args.dataset, args.output_dir, place)}")
-            return 0
+            return draw_from_checkpoint(args, place)
         config, resume = config_from_args(args)
+        run["config"] = config
         check_run_options(args.visualdl, args.eval_every_pass, config)
         if not args.no_download and parallel.world_size() == 1:  # under a launcher all processes would fetch at once
             download.fetch_missing(config)  # what data/get_{d}_data.sh does, when the reader's files are absent
@@ -257,29 +247,55 @@ def main(argv=None):
         nproc = parallel.processes(config, place)
         if parallel.world_size() == 1:  # (under a launcher, it said how many)
             print(f"training in {nproc} process{'es' if nproc > 1 else ''} (--nproc N to choose)", flush=True)
-        if nproc > 1:  # each trains on its share of every batch; this one holds the output folders and waits
-            if nproc > parallel.cores():
-                print(f"warning: --nproc {nproc} is more than the {parallel.cores()} core(s) here: the processes "
-                      f"wait for each other, so training is slower than with --nproc {parallel.cores()}",
-                      file=sys.stderr, flush=True)
-            run_folder.claim_folders(config, args.output_dir)
-            run_folder.check(config, args.output_dir, resume)  # rank 0's refusals, before any process starts
-            try:
-                return parallel.spawn(train_process, (config, args.output_dir, resume, args.visualdl,
-                                                      args.eval_every_pass), nproc)
-            except parallel.ProcessLost as e:  # killed from outside: what was kept, and how to go on
-                folder = run_folder.folder_of(config, args.output_dir)
-                raise parallel.ProcessLost(f"{e}, so the run stopped; {how_to_go_on(config, folder)}",
-                                           e.exit_code) from None
+        if nproc > 1:
+            return train_in_processes(config, args, resume, nproc)
         train(config, args.output_dir, place, resume, args.visualdl, args.eval_every_pass)
-    return cli.run(job, STOPPED_AT_ONCE, SMALLER)
+    return cli.run(job, lambda: stopped_at_once(run.get("config"), args.output_dir), SMALLER)
+
+
+def draw_from_checkpoint(args, place):
+    """`--model_dir`: the v0 demo's generate-only mode, a picture of samples from a checkpoint."""
+    ignored = [f"--{key}" for key in (*KEY_FLAGS, "conf", "resume", "visualdl") if getattr(args, key)]
+    ignored += ["-o"] * bool(args.overrides) + ["--eval_every_pass"] * bool(args.eval_every_pass)
+    if ignored:  # the checkpoint's config draws the picture: a training setting would change nothing
+        them = "it" if len(ignored) == 1 else "them"
+        raise ConfigError(f"--model_dir only draws samples from the checkpoint, as it was trained; "
+                          f"{', '.join(ignored)} would change nothing there: drop {them}")
+    print(f"wrote {generate.write_picture(args.model_dir, args.dataset, args.output_dir, place)}")
+
+
+def train_in_processes(config, args, resume, nproc):
+    """Train in `nproc` processes, each on its share of every batch (parallel.py); this one holds the output folders
+    and waits. Returns the exit code."""
+    if nproc > parallel.cores():
+        print(f"warning: --nproc {nproc} is more than the {parallel.cores()} core(s) here: the processes wait for "
+              f"each other, so training is slower than with --nproc {parallel.cores()}", file=sys.stderr, flush=True)
+    run_folder.claim_folders(config, args.output_dir)
+    run_folder.check(config, args.output_dir, resume)  # rank 0's refusals, before any process starts
+    try:
+        return parallel.spawn(train_process, (config, args.output_dir, resume, args.visualdl, args.eval_every_pass),
+                              nproc)
+    except parallel.ProcessLost as e:  # killed from outside: what was kept, and how to go on
+        folder = run_folder.folder_of(config, args.output_dir)
+        raise parallel.ProcessLost(f"{e}, so the run stopped; {how_to_go_on(config, folder)}", e.exit_code) from None
+    except parallel.StoppedAtOnce as e:
+        raise Interrupted(e.signum, stopped_at_once(config, args.output_dir, e.signum)[0]) from None
 
 
 def train_process(config, output_dir, resume, visualdl, eval_samples):
     """What each process that main() starts runs: train() on the CPU. Returns its exit code."""
     def job():
         train(config, output_dir, paddle.CPUPlace(), resume, visualdl, eval_samples)
-    return cli.run(job, STOPPED_AT_ONCE, SMALLER)
+    return cli.run(job, lambda: stopped_at_once(config, output_dir), SMALLER)
+
+
+def stopped_at_once(config, output_dir, signum=signal.SIGINT):
+    """(what it says, exit code) when a signal stops a run at once (a second Ctrl-C, one at start-up): no checkpoint
+    of its own, so the newest one in the folder is where it goes on from. `config`: None if not read yet."""
+    name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
+    if config is None:
+        return f"stopped by {name}", 128 + signum
+    return f"stopped at once by {name}; {how_to_go_on(config, run_folder.folder_of(config, output_dir))}", 128 + signum
 
 
 if __name__ == "__main__":

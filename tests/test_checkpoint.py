@@ -169,6 +169,10 @@ def test_a_checkpoint_for_another_network_is_refused_by_name(tmp_path):
     with pytest.raises(checkpoint.CheckpointError, match="made for another network .noise_dim=100.*noise_dim=64"):
         checkpoint.check_network(tmp_path, config, dict(config, noise_dim=64))
     checkpoint.check_network(tmp_path, config, dict(config, lr=1.0))  # not a network setting
+    # a conditional GAN's checkpoint says so, not which tensor has which shape
+    with pytest.raises(checkpoint.CheckpointError, match="made for another network .conditional=True.*"
+                                                         "this run has conditional=False"):
+        checkpoint.check_network(tmp_path, dict(config, conditional=True), config)
 
 
 @pytest.mark.parametrize("edit", [

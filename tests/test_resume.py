@@ -179,6 +179,9 @@ def test_ctrl_c_during_start_up_or_twice_mid_run_stops_in_one_line(tmp_path):
     early.send_signal(signal.SIGINT)
     _, err = early.communicate(timeout=120)
     assert early.returncode == 130 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    # no checkpoint to speak of yet (unless the loop had begun and took the Ctrl-C: then it wrote one)
+    assert err.startswith(("stopped at once by Ctrl-C; no checkpoint was written yet: start the run again",
+                           "stopped in pass 0 after ")), err
 
     twice = cli(*args, "--output_dir", "twice", cwd=tmp_path)
     for line in twice.stdout:
@@ -188,7 +191,10 @@ def test_ctrl_c_during_start_up_or_twice_mid_run_stops_in_one_line(tmp_path):
     twice.send_signal(signal.SIGINT)  # the second stops at once, wherever the first had got to
     _, err = twice.communicate(timeout=120)
     assert twice.returncode == 130 and "Traceback" not in err, err
-    assert err.strip().splitlines()[-1].startswith(("stopped at once by Ctrl-C", "stopped in pass 0")), err
+    last = err.strip().splitlines()[-1]
+    assert last.startswith(("stopped at once by Ctrl-C; ", "stopped in pass 0")), err
+    if last.startswith("stopped at once"):  # before the first Ctrl-C's checkpoint was done: its losses.csv is there
+        assert last.endswith("no checkpoint was written yet: move twice/uniform_samples away and start the run again")
 
 
 def test_resume_without_a_checkpoint_says_so(tmp_path):
