@@ -34,6 +34,7 @@ import io
 import logging
 import multiprocessing
 import os
+import re
 import signal
 import sys
 import warnings
@@ -120,15 +121,14 @@ def spawn(func, args, nproc):
     stops = (signal.SIGINT, signal.SIGTERM)
     pending, sent, ready, processes = [], [], [], []
 
-    def deliver():  # the pending signals to every process that can take them, each once
-        for i, process in enumerate(processes):
+    def deliver():  # the pending signals to every process that can take them, each once (from the loop below only:
+        for i, process in enumerate(processes):  # a handler's call interrupting this one could send one twice)
             while ready[i].is_set() and sent[i] < len(pending) and process.is_alive():
                 os.kill(process.pid, pending[sent[i]])
                 sent[i] += 1
 
     def forward(signum, frame):
-        pending.append(signum)
-        deliver()
+        pending.append(signum)  # passed on within 0.2 s
 
     previous = {s: signal.signal(s, forward) for s in stops}
     os.environ[_SPAWNED] = "1"
@@ -179,7 +179,10 @@ def _lost(processes, results, failure, pending):
     Anything else is a bug, and its traceback is printed."""
     killed = [(i, -p.exitcode) for i, p in enumerate(processes)
               if p.exitcode is not None and p.exitcode < 0 and -p.exitcode not in pending
-              and -p.exitcode != signal.SIGTERM]  # SIGTERM: spawn's own stopping of the survivors
+              and -p.exitcode != signal.SIGTERM]  # SIGTERM: spawn's own stopping of the survivors...
+    first = re.match(r"Process (\d+) terminated with signal (SIG\w+)", str(failure))
+    if not killed and first and signal.Signals[first.group(2)] not in pending:  # ...unless it came first
+        killed = [(int(first.group(1)), signal.Signals[first.group(2)])]
     if killed:
         i, signum = killed[0]
         raise ProcessLost(f"training process {i} of {len(processes)} was killed ({signal.Signals(signum).name})",
