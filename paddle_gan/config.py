@@ -119,11 +119,13 @@ def _typed(key, value):
             number = float(value) if kind is int and "e" in value.lower() else kind(value)
         except ValueError:
             raise ConfigError(f"{key}={value!r}: expected a {kind.__name__}") from None
-        if kind is int and not float(number).is_integer():  # 2.5e0 is not 2
+        if kind is int and not float(number).is_integer():  # 2.5e0 is not 2 (and inf, nan are no whole numbers)
             raise ConfigError(f"{key}={value!r}: expected a whole number")
-        return kind(number)
+        value = kind(number)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
+        value = float(value)
+    if kind is float and isinstance(value, float) and not math.isfinite(value):  # inf passes "> 0", then diverges
+        raise ConfigError(f"{key}={value!r}: expected a finite number")
     if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
         raise ConfigError(f"{key}={value!r}: expected a {kind.__name__}")
     return value

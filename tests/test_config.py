@@ -102,6 +102,20 @@ def test_whole_numbers_in_exponent_form_are_taken():
     assert parse_override("batch_size=1.9e1") == ("batch_size", 19)  # 19.0 exactly
 
 
+@pytest.mark.parametrize("text", ["lr=inf", "lr=nan", "d_lr=inf", "ema_decay=-inf", "real_label=nan", "beta1=nan"])
+def test_a_number_that_is_not_finite_is_refused_for_every_float_key(text):
+    key = text.split("=")[0]
+    with pytest.raises(ConfigError, match=f"{key}=.*expected a finite number"):
+        parse_override(text)
+    with pytest.raises(ConfigError, match=f"{key}=.*expected a finite number"):  # from Python too
+        load_config(conf_path("mnist"), {key: float(text.split("=")[1])})
+
+
+def test_a_float_for_a_whole_number_key_is_refused_from_python():
+    with pytest.raises(ConfigError, match="batch_size=2.5: expected a int"):
+        load_config(conf_path("mnist"), {"batch_size": 2.5})
+
+
 @pytest.mark.parametrize("key, value", [("lr", -1.0), ("batch_size", 0), ("seed", -1), ("schedule", "random")])
 def test_train_from_python_checks_its_config_as_the_command_line_does(tmp_path, key, value):
     """A notebook's train(config) with a bad value stops with the command line's one-line error, before any work."""
