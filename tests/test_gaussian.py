@@ -34,7 +34,7 @@ def test_the_config_and_its_checks():
     assert (config["data_mean"], config["data_std"], config["nproc"]) == (4.0, 0.5, 1)
     for bad, match in (({"data_std": 0.0}, "data_std=0.0 must be positive"),
                        ({"data_std": float("nan")}, "data_std=nan"),
-                       ({"data_mean": float("inf")}, "data_mean=inf must be a finite number"),
+                       ({"data_mean": float("inf")}, "data_mean=inf: expected a finite number"),
                        ({"network": "v0_dcgan"}, "network=v0_dcgan does not fit dataset=gaussian"),
                        ({"conditional": True}, "the gaussian toy has none")):
         with pytest.raises(ConfigError, match=match):

@@ -13,7 +13,8 @@ import pytest
 from paddle_gan import checkpoint, parallel, train
 
 ROOT = Path(__file__).resolve().parent.parent
-ENV = {**os.environ, "PYTHONPATH": str(ROOT)}
+# Not under make: the lines would add "(or: make run ARGS=--resume)"
+ENV = {**{k: v for k, v in os.environ.items() if k not in ("MAKELEVEL", "MAKEFLAGS")}, "PYTHONPATH": str(ROOT)}
 # The 2-D toy in two processes, a pass of 60 iterations, a progress line every 10.
 RUN = ("-d", "uniform", "--nproc", "2", "--batch_size", "16", "--iters_per_pass", "60", "--num_passes", "50",
        "-o", "log_every=10")
