@@ -242,6 +242,9 @@ def mnist(data_dir, dataset="mnist", split="train"):
     if len(images) != len(labels):
         raise DataError(f"{image_file} holds {len(images)} images but {label_file.name} holds {len(labels)} labels; "
                         f"fetch both again with: {fix}")
+    if labels.size and labels.max() >= NUM_CLASSES:  # a conditional run would look up a class that does not exist
+        raise DataError(f"{label_file} holds label {labels.max()}, not a class id 0-{NUM_CLASSES - 1}; "
+                        f"fetch it again with: {fix}")
     return scale_images(images)[:, None, :, :], labels
 
 

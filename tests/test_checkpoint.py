@@ -85,6 +85,8 @@ def test_corrupt_params_file_is_named(tmp_path):
     (lambda values: {k: v for k, v in values.items() if k != "G.gen_layer1.w"}, r"lacks G\.gen_layer1\.w, which"),
     (lambda values: {**values, "D.extra.w": np.zeros(3, "float32")}, r"has D\.extra\.w, which this network does not"),
     (lambda values: {**values, "G.gen_layer1.w": np.zeros((3, 3), "float32")}, r"G\.gen_layer1\.w has shape \(3, 3\)"),
+    (lambda values: {**values, "G.gen_layer1.w": values["G.gen_layer1.w"].astype("float64")},
+     r"G\.gen_layer1\.w holds float64 numbers, the network expects float32"),
     (lambda values: list(values.values()), "not a checkpoint file"),
     (lambda values: {k: v.tolist() for k, v in values.items()}, "not a checkpoint file"),
 ])

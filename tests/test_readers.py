@@ -66,6 +66,15 @@ def test_each_idx_error_names_the_file_what_is_wrong_and_the_fix(tmp_path, name,
                      + "$", text), text
 
 
+def test_a_label_that_is_no_class_id_is_refused(tmp_path):
+    write_mnist(tmp_path)
+    labels = np.zeros(40, np.uint8)
+    labels[7] = 12
+    (tmp_path / "train-labels-idx1-ubyte").write_bytes(idx_bytes(labels))
+    with pytest.raises(readers.DataError, match="train-labels-idx1-ubyte holds label 12, not a class id 0-9; fetch"):
+        readers.mnist(tmp_path)
+
+
 def test_missing_and_unreadable_idx_files(tmp_path):
     with pytest.raises(readers.DataError, match=r"train-images-idx3-ubyte not found \(nor train-images-idx3-ubyte"
                                                 r".gz\); fetch it with: bash data/get_mnist_data.sh --dest"):
