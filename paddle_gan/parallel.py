@@ -252,7 +252,10 @@ def connect(config, place):
             dist.init_parallel_env()
     else:
         master = os.environ["PADDLE_TRAINER_ENDPOINTS"].split(",")[0]
-        dist.gloo_init_parallel_env(rank(), world_size(), master)
+        # Quietly too: while the other processes are still starting it writes "server not ready, wait 3 sec to
+        # retry..." and the endpoints it waits for.
+        with contextlib.redirect_stderr(io.StringIO()):
+            dist.gloo_init_parallel_env(rank(), world_size(), master)
 
 
 def share(stream):
