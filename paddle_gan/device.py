@@ -1,5 +1,6 @@
 """Where the Executor runs — CUDAPlace(gpu_id) when asked for (or available), CPUPlace otherwise — and the plan that
 place gives the training loop (`plan`): where the noise comes from and when losses come back to the host."""
+import argparse
 from dataclasses import dataclass
 
 import paddle
@@ -16,7 +17,17 @@ def add_arguments(parser):
     """The flags every command shares for choosing the device: --use_gpu (also --useGpu, the v0 spelling), --gpu_id."""
     parser.add_argument("--use_gpu", "--useGpu", type=int, choices=(0, 1), default=None,
                         help="1: CUDAPlace, 0: CPUPlace (default: GPU when Paddle has CUDA and sees a device)")
-    parser.add_argument("--gpu_id", type=int, default=0, help="which GPU, with --use_gpu 1")
+    parser.add_argument("--gpu_id", type=_gpu_number, default=0, help="which GPU, with --use_gpu 1")
+
+
+def _gpu_number(text):
+    try:
+        number = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected a whole number") from None
+    if number < 0:
+        raise argparse.ArgumentTypeError(f"{number}: a GPU's number is 0 or more (nvidia-smi lists them)")
+    return number
 
 
 def place_from_args(args):

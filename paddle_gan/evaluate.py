@@ -149,9 +149,9 @@ def _samples_from_checkpoint(model_dir, dataset, n, seed, place):
 def _load(path, what):
     try:
         return np.load(path, allow_pickle=False)  # an array of Python objects would unpickle them: refused
-    except (OSError, ValueError) as e:
-        raise EvaluateError(f"cannot read {path} as a numpy file ({e}); write {what} with python -m "
-                            "paddle_gan.generate") from None
+    except (OSError, ValueError, EOFError) as e:  # EOFError: an empty or cut-off file
+        raise EvaluateError(f"cannot read {path} as a numpy file ({e or type(e).__name__}); write {what} with "
+                            "python -m paddle_gan.generate") from None
 
 
 def _rounded(metrics):
@@ -190,6 +190,9 @@ def main(argv=None):
 
     def log(message):
         print(message, file=sys.stderr, flush=True)  # stdout carries only the JSON line
+
+    if args.epochs < 1:
+        parser.error(f"--epochs {args.epochs}: must be at least 1")
 
     def job():
         check_seed(args.seed)

@@ -41,6 +41,7 @@ CASES = [
     ("evaluate", ["-d", "mnist", "--model_dir", "{tmp}", "--seed", "-4"], "--seed -4"),
     ("evaluate", ["-d", "mnist", "--model_dir", "{tmp}"], "not a paddle_gan checkpoint folder"),
     ("evaluate", ["-d", "mnist", "--samples", "{tmp}/missing.npy"], "missing.npy"),
+    ("evaluate", ["-d", "mnist", "--samples", "{file}"], "a_file as a numpy file (No data left in file)"),
     ("export", ["--model_dir", "{tmp}", "--out", "{tmp}/out"], "not a paddle_gan checkpoint folder"),
     ("demo", ["--model_dir", "{tmp}", "--port", "70000"], "--port 70000"),
     ("demo", ["--model_dir", "{tmp}", "--port", "-1"], "--port -1"),
@@ -66,6 +67,9 @@ def test_a_bad_flag_is_refused_in_one_line(command, args, says, tmp_path, capsys
                                            ("evaluate", ["-d", "mnist", "--real", "-n", "3"]),
                                            ("export", ["--model_dir", "x", "--out", "y", "--format", "tf"]),
                                            ("demo", ["--model_dir", "x", "--port", "any"]),
+                                           ("evaluate", ["-d", "mnist", "--real", "--epochs", "0"]),
+                                           ("generate", ["--model_dir", "x", "--gpu_id", "-1"]),
+                                           ("train", ["-d", "mnist", "--gpu_id", "one"]),
                                            ("download", ["mnist", "--unknown_flag"])])
 def test_argparse_refuses_a_value_of_the_wrong_kind(command, args, capsys):
     with pytest.raises(SystemExit) as stopped:
