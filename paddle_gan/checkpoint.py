@@ -277,9 +277,9 @@ def _load(file, scope, place, prefix, expected, optional=()):
         if tuple(tensor.shape()) != value.shape:
             raise CheckpointError(f"{file}: {name} has shape {value.shape}, the network expects "
                                   f"{tuple(tensor.shape())}")
-        expected = np.array(tensor).dtype  # as the startup program made it
-        if value.dtype != expected:  # set() would take it, and the programs would fail on it later
-            raise CheckpointError(f"{file}: {name} holds {value.dtype} numbers, the network expects {expected}; "
+        dtype = np.array(tensor).dtype  # as the startup program made it
+        if value.dtype != dtype:  # set() would take it, and the programs would fail on it later
+            raise CheckpointError(f"{file}: {name} holds {value.dtype} numbers, the network expects {dtype}; "
                                   "was the file written by another program?")
         tensor.set(value, place)
     return wanted

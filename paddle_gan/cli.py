@@ -23,7 +23,7 @@ class ArgumentParser(argparse.ArgumentParser):
         self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
-def run(job, ctrl_c=("stopped by Ctrl-C", 130), smaller="ask for fewer samples (-n)"):
+def run(job, ctrl_c=("stopped by Ctrl-C", 130), smaller="close other programs, or ask for less"):
     """Run `job()` (a command's work, returning its exit code or None for 0); returns the exit code, after printing
     in one line what stopped it if a user can fix it. `ctrl_c`: what Ctrl-C prints and returns (a server ends so),
     or a function that says it;

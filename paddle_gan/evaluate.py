@@ -215,7 +215,7 @@ def main(argv=None):
             metrics = evaluate_samples(args.dataset, samples, data_dir, args.classifier_dir, args.seed, log, labels,
                                        normal)
         print(json.dumps(_rounded(metrics)))
-    return cli.run(job)
+    return cli.run(job, smaller="ask for fewer samples (-n)")
 
 
 if __name__ == "__main__":

@@ -130,7 +130,7 @@ def main(argv=None):
             plots.save_samples(samples, args.png, f"{Path(args.model_dir).name}: {args.n} samples",
                                normal=gaussian_target(config))
             print(f"wrote {args.png}")
-    return cli.run(job)
+    return cli.run(job, smaller="ask for fewer samples (-n)")
 
 
 if __name__ == "__main__":

@@ -257,6 +257,8 @@ def discriminator(config, x, training, label=None, reference=None):
         planes = paddle.reshape(one_hot(label), [-1, NUM_CLASSES, 1, 1])
         x = paddle.concat([x, paddle.ones_like(x[:, :1]) * planes], axis=1)
     network, use_bn = config["network"], config["d_batch_norm"]
+    if uses_reference(config) and reference is None:  # plain batch norm would be another D than the one trained
+        raise ValueError("this config's D takes its batch-norm statistics from real points: pass reference=")
     if network == "v0_mlp":
         return v0_mlp_discriminator(x, training, use_bn, None if reference is None else reference_points(reference))
     if network == "v0_dcgan":

@@ -149,9 +149,23 @@ def spawn(func, args, nproc):
             processes.extend(context.processes if context else [])
             sent.extend([0] * len(processes))
             signal.signal(signal.SIGINT, forward)
+        told = False
         try:
             while not context.join(timeout=0.2):
                 deliver()
+                if pending and not all(event.is_set() for event in ready):  # a process is still starting
+                    if len(pending) > 1:  # a second signal: stop at once (no loop to finish, no checkpoint)
+                        for process in processes:
+                            process.kill()
+                            process.join()
+                        raise StoppedAtOnce(pending[-1])
+                    if not told:  # (loading Paddle, joining the others, training the evaluator's classifier)
+                        print(f"{signal.Signals(pending[0]).name}: the processes are still starting; the run stops "
+                              "after its first iteration, with a checkpoint (Ctrl-C again to stop at once)",
+                              flush=True)  # on stdout, as the loop's "writing a checkpoint" line
+                        told = True
+        except StoppedAtOnce:
+            raise
         except Exception as e:  # a process ended with an error, or was killed; join() stopped the others
             failure = e
     finally:
@@ -177,19 +191,25 @@ def _lost(processes, results, failure, pending):
     line. What caused it comes first: a process killed from outside (the others then fail at their next
     all-reduce), then rank 0's own end (it said why, e.g. a refusal or a full disk: the others fail because it left).
     Anything else is a bug, and its traceback is printed."""
-    killed = [(i, -p.exitcode) for i, p in enumerate(processes)
-              if p.exitcode is not None and p.exitcode < 0 and -p.exitcode not in pending
-              and -p.exitcode != signal.SIGTERM]  # SIGTERM: spawn's own stopping of the survivors...
-    first = re.match(r"Process (\d+) terminated with signal (SIG\w+)", str(failure))
-    if not killed and first and signal.Signals[first.group(2)] not in pending:  # ...unless it came first
+    if results[0] == 0:  # rank 0 returns 0 only after the last all-reduce and checkpoint: the run is complete
+        print(f"warning: a training process ended badly after the run was complete ({str(failure).strip()[-200:]})",
+              file=sys.stderr)
+        return 0
+    first = re.match(r"Process (\d+) terminated with signal (SIG\w+)", str(failure))  # the one join() saw end first
+    if first and signal.Signals[first.group(2)] not in pending:
         killed = [(int(first.group(1)), signal.Signals[first.group(2)])]
+    else:  # it failed because another left: the one killed, unless by join()'s own SIGTERM to the survivors
+        killed = [(i, -p.exitcode) for i, p in enumerate(processes)
+                  if p.exitcode is not None and p.exitcode < 0 and -p.exitcode not in (*pending, signal.SIGTERM)]
     if killed:
         i, signum = killed[0]
         raise ProcessLost(f"training process {i} of {len(processes)} was killed ({signal.Signals(signum).name})",
                           128 + signum)
-    if results[0] not in (None, 0):  # rank 0 ended with its one line, and the others with it
+    if results[0] is not None:  # rank 0 ended with its one line, and the others with it
         return results[0]
     if pending:  # stopped at once by a second Ctrl-C
+        if "Traceback" in str(failure) and "KeyboardInterrupt" not in str(failure):  # a bug met while stopping
+            print(failure, file=sys.stderr)
         raise StoppedAtOnce(pending[-1])
     print(failure, file=sys.stderr)
     return 1

@@ -21,6 +21,7 @@ except ImportError:  # Windows: no folder locks (paddle_gan is tested on Linux)
     fcntl = None
 
 from . import checkpoint, parallel
+from .config import conf_path, load_config
 from .errors import UserError, python_command
 
 RUN_NAME = "run_name.txt"  # in {d}_samples/: the run its logs belong to; every checkpoint's meta.json names it too
@@ -116,15 +117,31 @@ def branch_off(folder, resume):
               f"logs, are now in {aside}", flush=True)
 
 
-def resume_command(config, output_dir):
-    """The command that continues the run in `output_dir`, as it runs from where the user is."""
+def resume_command(config, output_dir, last_checkpoint=None):
+    """The command that continues the run in `output_dir` from `last_checkpoint` (its newest), as it runs from where
+    the user is. A bare --resume looks in the params_dir of conf/{dataset}.toml: a run with another config (--conf,
+    -o params_dir=...), or resumed from a checkpoint elsewhere, is given its checkpoint's path, whose own config then
+    applies."""
     python = python_command()
     where = "" if Path(output_dir) == Path(".") else f" --output_dir {shlex.quote(str(output_dir))}"
+    which = ""
+    elsewhere = last_checkpoint is not None and (  # where a bare --resume would not look
+        config["params_dir"] != _shipped_params_dir(config["dataset"])
+        or Path(last_checkpoint).parent.resolve() != (Path(output_dir) / config["params_dir"]).resolve())
+    if elsewhere:
+        which = f" {shlex.quote(str(last_checkpoint))}"
     command = (f"{parallel.restart_prefix(python)}{python} -m paddle_gan.train -d {config['dataset']}{where}"
-               " --resume")
-    if os.environ.get("MAKELEVEL") and where == "":  # started by `make run`, whose ARGS pass flags on
+               f" --resume{which}")
+    if os.environ.get("MAKELEVEL") and where == "" and which == "":  # started by `make run`: its ARGS pass flags on
         command += " (or: make run ARGS=--resume)"
     return command
+
+
+def _shipped_params_dir(dataset):
+    try:
+        return load_config(conf_path(dataset))["params_dir"]
+    except UserError:  # no conf/ beside the package: name the checkpoint
+        return None
 
 
 _claimed = {}  # folder -> its open lock file: the folders this process holds, until it ends

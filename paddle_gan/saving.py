@@ -63,7 +63,7 @@ class Saver:
         else:
             where = f"after pass {pass_id}"
         return Interrupted(signum, f"stopped {where}; checkpoint {self.last_checkpoint}; continue with: "
-                                   f"{resume_command(self.config, self.folder.output_dir)}")
+                                   f"{resume_command(self.config, self.folder.output_dir, self.last_checkpoint)}")
 
     def diverged(self, error, pass_id, batch_id, fetch_every=1):
         """A loss came back NaN or inf (`error`) at batch `batch_id` of pass `pass_id`: the exception that ends the
@@ -84,5 +84,5 @@ def how_to_go_on(config, folder, last_checkpoint=None):
         return f"no checkpoint was written yet: move {folder.samples_dir} away and start the run again"
     if last_checkpoint is None:
         return "no checkpoint was written yet: start the run again"
-    command = resume_command(config, folder.output_dir)
+    command = resume_command(config, folder.output_dir, last_checkpoint)
     return f"nothing after checkpoint {last_checkpoint} was kept; continue from it with: {command}"

@@ -239,7 +239,7 @@ def main(argv=None):
         if args.model_dir:
             return draw_from_checkpoint(args, place)
         config, resume = config_from_args(args)
-        run["config"] = config
+        run.update(config=config, resume=resume)
         check_run_options(args.visualdl, args.eval_every_pass, config)
         if not args.no_download and parallel.world_size() == 1:  # under a launcher all processes would fetch at once
             download.fetch_missing(config)  # what data/get_{d}_data.sh does, when the reader's files are absent
@@ -250,7 +250,8 @@ def main(argv=None):
         if nproc > 1:
             return train_in_processes(config, args, resume, nproc)
         train(config, args.output_dir, place, resume, args.visualdl, args.eval_every_pass)
-    return cli.run(job, lambda: stopped_at_once(run.get("config"), args.output_dir), SMALLER)
+    return cli.run(job, lambda: stopped_at_once(run.get("config"), args.output_dir, resume=run.get("resume")),
+                   SMALLER)
 
 
 def draw_from_checkpoint(args, place):
@@ -277,25 +278,30 @@ def train_in_processes(config, args, resume, nproc):
                               nproc)
     except parallel.ProcessLost as e:  # killed from outside: what was kept, and how to go on
         folder = run_folder.folder_of(config, args.output_dir)
-        raise parallel.ProcessLost(f"{e}, so the run stopped; {how_to_go_on(config, folder)}", e.exit_code) from None
+        kept = checkpoint.latest(folder.params_dir) or resume
+        raise parallel.ProcessLost(f"{e}, so the run stopped; {how_to_go_on(config, folder, kept)}",
+                                   e.exit_code) from None
     except parallel.StoppedAtOnce as e:
-        raise Interrupted(e.signum, stopped_at_once(config, args.output_dir, e.signum)[0]) from None
+        raise Interrupted(e.signum, stopped_at_once(config, args.output_dir, e.signum, resume)[0]) from None
 
 
 def train_process(config, output_dir, resume, visualdl, eval_samples):
     """What each process that main() starts runs: train() on the CPU. Returns its exit code."""
     def job():
         train(config, output_dir, paddle.CPUPlace(), resume, visualdl, eval_samples)
-    return cli.run(job, lambda: stopped_at_once(config, output_dir), SMALLER)
+    return cli.run(job, lambda: stopped_at_once(config, output_dir, resume=resume), SMALLER)
 
 
-def stopped_at_once(config, output_dir, signum=signal.SIGINT):
+def stopped_at_once(config, output_dir, signum=signal.SIGINT, resume=None):
     """(what it says, exit code) when a signal stops a run at once (a second Ctrl-C, one at start-up): no checkpoint
-    of its own, so the newest one in the folder is where it goes on from. `config`: None if not read yet."""
+    of its own, so the newest one in the folder (or the one it resumed from) is where it goes on from. `config`: None
+    if not read yet."""
     name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
     if config is None:
         return f"stopped by {name}", 128 + signum
-    return f"stopped at once by {name}; {how_to_go_on(config, run_folder.folder_of(config, output_dir))}", 128 + signum
+    folder = run_folder.folder_of(config, output_dir)
+    kept = checkpoint.latest(folder.params_dir) or resume
+    return f"stopped at once by {name}; {how_to_go_on(config, folder, kept)}", 128 + signum
 
 
 if __name__ == "__main__":

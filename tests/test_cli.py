@@ -95,10 +95,13 @@ def test_a_size_too_large_for_memory_is_one_line_saying_what_to_make_smaller(tmp
     assert "GiB asked for at once); choose a smaller --batch_size, noise_dim or network" in err
 
 
-def test_out_of_memory_in_another_command_says_what_to_ask_for_less_of(capsys):
+def test_out_of_memory_in_another_command_says_what_to_ask_for_less_of(monkeypatch, capsys):
     from paddle_gan import cli
 
-    def job():
+    def out_of_memory(*args):
         raise MemoryError("Unable to allocate 291. GiB for an array with shape (100000000000, 784)")
-    assert cli.run(job) == 2
+    monkeypatch.setattr(generate, "load_generator", out_of_memory)
+    assert generate.main(["--model_dir", "x", "-n", "5"]) == 2
     assert capsys.readouterr().err == "error: out of memory; ask for fewer samples (-n)\n"
+    assert cli.run(out_of_memory) == 2  # a command without -n
+    assert capsys.readouterr().err == "error: out of memory; close other programs, or ask for less\n"

@@ -7,6 +7,7 @@ import os
 import shutil
 import signal
 import sys
+from pathlib import Path
 
 import numpy as np
 import paddle
@@ -14,6 +15,7 @@ import pytest
 from conftest import setup, tiny_config
 
 from paddle_gan import checkpoint, pass_pictures, readers, run_folder
+from paddle_gan.config import conf_path, load_config
 from paddle_gan.errors import Diverged
 from paddle_gan.errors import python_command
 from paddle_gan.loss_log import LossLog
@@ -214,3 +216,18 @@ def test_a_full_disk_under_the_loss_log_ends_train_in_one_line(tmp_path, monkeyp
     monkeypatch.setattr(loss_log.LossLog, "__init__", full_disk_after_opening)
     with pytest.raises(OutputError, match=r"cannot write .*losses.csv \(No space left on device\).*start the run"):
         train(tiny_config("uniform", iters_per_pass=2), tmp_path)
+
+
+def test_the_command_that_continues_a_run_finds_its_checkpoint(monkeypatch):
+    monkeypatch.delenv("MAKELEVEL", raising=False)
+    mnist = load_config(conf_path("mnist"))
+    mlp = dict(mnist, params_dir="mlp_params")
+    # the shipped config's folder: a bare --resume finds the newest checkpoint there
+    assert run_folder.resume_command(mnist, ".", Path("mnist_params/pass-00003")).endswith(
+        " -m paddle_gan.train -d mnist --resume")
+    # another config's folder (--conf conf/mnist_mlp.toml, -o params_dir=...): --resume would look in mnist_params
+    assert run_folder.resume_command(mlp, ".", Path("mlp_params/pass-00003")).endswith(
+        " -m paddle_gan.train -d mnist --resume mlp_params/pass-00003")
+    # resumed from a checkpoint elsewhere and stopped before writing one of its own
+    assert run_folder.resume_command(mnist, "new", Path("old/mnist_params/pass-00003")).endswith(
+        " -m paddle_gan.train -d mnist --output_dir new --resume old/mnist_params/pass-00003")

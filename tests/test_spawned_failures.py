@@ -69,7 +69,10 @@ def test_ctrl_c_while_the_processes_start_ends_in_one_line_and_a_checkpoint(tmp_
     wait_for(run, "training in 2 processes")
     time.sleep(0.5)
     os.killpg(run.pid, signal.SIGINT)
-    _, err = run.communicate(timeout=120)
+    try:
+        _, err = run.communicate(timeout=120)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL) if run.poll() is None else None
     assert run.returncode == 130
     line = one_line(err)
     assert line.startswith("stopped in pass 0 after ") and line.endswith(" -m paddle_gan.train -d uniform --resume")
@@ -87,7 +90,7 @@ def test_when_rank_0_cannot_write_the_other_process_ends_with_it_quietly(tmp_pat
     samples.write_text("not a folder")  # rank 0 fails at the pass's end; rank 1 is left waiting for it
     _, err = run.communicate(timeout=120)
     assert run.returncode == 2
-    assert one_line(err).startswith("error: "), err
+    assert one_line(err).startswith("error: cannot write uniform_samples/"), err
 
 
 def test_a_refusal_comes_before_any_process_starts(tmp_path, monkeypatch, capsys):
@@ -110,3 +113,81 @@ def test_more_processes_than_cores_is_said_in_one_line(tmp_path, monkeypatch, ca
     assert started == [2]
     assert capsys.readouterr().err == ("warning: --nproc 2 is more than the 1 core(s) here: the processes wait for "
                                        "each other, so training is slower than with --nproc 1\n")
+
+
+@pytest.mark.slow
+def test_a_second_ctrl_c_while_the_processes_start_stops_them_at_once(tmp_path):
+    run = start(tmp_path, session=True)
+    wait_for(run, "training in 2 processes")
+    for _ in range(2):  # as the terminal sends it: to the whole group
+        time.sleep(0.5)
+        os.killpg(run.pid, signal.SIGINT)
+    try:
+        out, err = run.communicate(timeout=120)
+    finally:
+        os.killpg(run.pid, signal.SIGKILL) if run.poll() is None else None
+    assert run.returncode == 130
+    line = one_line(err)
+    # Usually the processes are still loading Paddle: they are stopped with nothing written. On a fast machine the
+    # loop may have taken the first Ctrl-C already and the second stops it at once.
+    assert line.startswith("stopped at once by Ctrl-C; "), line
+    assert not training_processes_left(run.pid)  # start_new_session: the session's id is the parent's pid
+
+
+def training_processes_left(session):
+    """Processes of this test's run (its own session) still alive: they would keep training in the background."""
+    time.sleep(1)  # killed processes may take a moment to go
+    return [p.name for p in Path("/proc").glob("[0-9]*") if _session(p) == session and b"spawn_main" in _cmdline(p)]
+
+
+def _cmdline(proc):
+    try:
+        return (proc / "cmdline").read_bytes()
+    except OSError:
+        return b""
+
+
+def _session(proc):
+    try:
+        return int((proc / "stat").read_text().rsplit(")", 1)[1].split()[3])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+class FakeProcess:
+    def __init__(self, exitcode):
+        self.exitcode = exitcode
+
+
+@pytest.mark.parametrize("exitcodes, results, failure, pending, expected", [
+    # rank 1 killed from outside; rank 0 then failed at its all-reduce and was reported first
+    ((1, -9), [None, None], "Process 0 terminated with the following error: Traceback ...", [],
+     ("lost", "training process 1 of 2 was killed (SIGKILL)", 137)),
+    # spawn's message names the process that ended first; the other was stopped by join()'s SIGTERM
+    ((-15, -9), [None, None], "Process 1 terminated with signal SIGKILL.", [],
+     ("lost", "training process 1 of 2 was killed (SIGKILL)", 137)),
+    # rank 0 refused something (its line is printed): the other failed because it left
+    ((0, 1), [2, None], "Process 1 terminated with the following error: RuntimeError", [], ("code", 2)),
+    # rank 0 finished the run; rank 1 crashed while ending: the run is complete
+    ((0, -11), [0, None], "Process 1 terminated with signal SIGSEGV.", [], ("code", 0)),
+    # a second Ctrl-C: stopped at once
+    ((1, 1), [None, None], "Process 0 terminated with the following error: KeyboardInterrupt", [signal.SIGINT],
+     ("stopped", signal.SIGINT)),
+    # anything else is a bug: its traceback, exit 1
+    ((1, -15), [None, None], "Process 0 terminated with the following error: Traceback ... ZeroDivisionError", [],
+     ("code", 1)),
+])
+def test_how_a_failed_process_ends_the_run(exitcodes, results, failure, pending, expected, capsys):
+    processes = [FakeProcess(code) for code in exitcodes]
+    if expected[0] == "lost":
+        with pytest.raises(parallel.ProcessLost) as lost:
+            parallel._lost(processes, results, Exception(failure), pending)
+        assert (str(lost.value), lost.value.exit_code) == expected[1:]
+    elif expected[0] == "stopped":
+        with pytest.raises(parallel.StoppedAtOnce) as stopped:
+            parallel._lost(processes, results, Exception(failure), pending)
+        assert stopped.value.signum == expected[1]
+    else:
+        assert parallel._lost(processes, results, Exception(failure), pending) == expected[1]
+        err = capsys.readouterr().err
+        assert ("ZeroDivisionError" in err) == (expected[1] == 1)  # only a bug's traceback is shown
