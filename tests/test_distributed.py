@@ -274,7 +274,12 @@ def test_nproc_1_is_the_single_process_run(tmp_path):
     config = tiny_config("mnist", data_dir=str(tmp_path / "data"), num_passes=1, schedule="strike")
     train(config, tmp_path / "direct", paddle.CPUPlace())
     name = Path("mnist_params") / "pass-00000" / checkpoint.PARAMS_FILE
-    assert (tmp_path / "cli" / name).read_bytes() == (tmp_path / "direct" / name).read_bytes()
+    cli_run, direct = (pickle.loads((tmp_path / run / name).read_bytes()) for run in ("cli", "direct"))
+    assert cli_run.keys() == direct.keys()
+    # The same programs, data and noise: equal but for the last bits, which once differed in one byte of the file
+    # on a machine loaded with other runs (another order of a multi-threaded sum); another run would differ far more.
+    for key in direct:
+        np.testing.assert_allclose(cli_run[key], direct[key], rtol=1e-5, atol=1e-7, err_msg=key)
 
 
 SIGNAL_RUN = ("-d", "uniform", "--nproc", "2", "--num_passes", "2", "--iters_per_pass", "300", "--batch_size", "16",
