@@ -46,6 +46,10 @@ CASES = [
     ("demo", ["--model_dir", "{tmp}", "--port", "70000"], "--port 70000"),
     ("demo", ["--model_dir", "{tmp}", "--port", "-1"], "--port -1"),
     ("download", ["mnist", "--from", "{tmp}/nowhere", "--dest", "{tmp}/d"], "--from {tmp}/nowhere: no such folder"),
+    ("download", ["mnist", "--dest", "{file}"], "cannot use {tmp}/a_file"),
+    ("train", ["-d", "mnist", "--output_dir", "{file}"], "choose a writable --output_dir"),
+    ("evaluate", ["-d", "gaussian", "--real", "--data_std", "-1"], "data_std=-1.0 must be positive"),
+    ("evaluate", ["-d", "gaussian", "--real", "--data_mean", "inf"], "data_mean=inf: expected a finite number"),
 ]
 
 
@@ -68,6 +72,10 @@ def test_a_bad_flag_is_refused_in_one_line(command, args, says, tmp_path, capsys
                                            ("export", ["--model_dir", "x", "--out", "y", "--format", "tf"]),
                                            ("demo", ["--model_dir", "x", "--port", "any"]),
                                            ("evaluate", ["-d", "mnist", "--real", "--epochs", "0"]),
+                                           ("evaluate", ["-d", "mnist", "--real", "--labels", "l.npy"]),
+                                           ("evaluate", ["-d", "mnist", "--model_dir", "x", "--data_std", "1"]),
+                                           ("train", ["-d", "mnist", "--amp", "fp8"]),
+                                           ("train", ["-d", "mnist", "--use_gpu", "2"]),
                                            ("generate", ["--model_dir", "x", "--gpu_id", "-1"]),
                                            ("train", ["-d", "mnist", "--gpu_id", "one"]),
                                            ("download", ["mnist", "--unknown_flag"])])
