@@ -57,5 +57,6 @@ def _restart(path, rows_kept):
     with open(tmp, "w", newline="") as f:
         csv.writer(f).writerows([LOSS_COLUMNS, *rows])
     os.replace(tmp, path)
+    columns = {name: LOSS_COLUMNS.index(name) for name in LOSS_NAMES}
     return {"iteration": list(range(len(rows))),
-            **{name: [float(r[LOSS_COLUMNS.index(name)] or "nan") for r in rows] for name in LOSS_NAMES}}
+            **{name: [float(r[column] or "nan") for r in rows] for name, column in columns.items()}}

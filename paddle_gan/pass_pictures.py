@@ -15,6 +15,7 @@ from .generate import sample
 # passes more each pass (O(passes²) in all); 50 frames show the run's course as well.
 MAX_FRAMES = 50
 
+
 def draw(exe, programs, scope, config, samples_dir, pass_id, history):
     """Draw pass `pass_id`'s pictures, the loss curve from `history` (loss_log.LossLog's). Returns the pass's
     picture (an RGB array)."""

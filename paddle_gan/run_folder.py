@@ -76,9 +76,9 @@ def check(config, output_dir, resume=None):
     for name in checkpoint.remove_unfinished(params_dir):
         print(f"removed {params_dir / name}, a checkpoint whose writing was cut off", flush=True)
     if resume is None:
-        earlier = [path for path in (checkpoint.latest(params_dir), *(samples_dir / n for n in RUN_FILES))
-                   if path and path.exists()]
-        if earlier and checkpoint.latest(params_dir) is None:  # nothing to resume: only starting afresh helps
+        newest = checkpoint.latest(params_dir)
+        earlier = ([newest] if newest else []) + left_behind(samples_dir)
+        if earlier and newest is None:  # nothing to resume: only starting afresh helps
             raise OutputError(f"{earlier[0]} is left from an earlier run that wrote no checkpoint (nothing to "
                               f"resume); move {samples_dir} away or choose another --output_dir to start afresh")
         if earlier:
@@ -88,6 +88,11 @@ def check(config, output_dir, resume=None):
                               "--output_dir to start afresh")
     agreed_name(samples_dir, resume)
     return run
+
+
+def left_behind(samples_dir):
+    """The files of RUN_FILES that a run left in `samples_dir`: a fresh run there would overwrite them."""
+    return [samples_dir / name for name in RUN_FILES if (samples_dir / name).exists()]
 
 
 def agreed_name(samples_dir, resume):

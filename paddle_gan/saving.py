@@ -7,7 +7,7 @@ as rank 0 does, so that every rank stops alike when they are not finite.
 """
 from . import checkpoint
 from .errors import Diverged, Interrupted
-from .run_folder import RUN_FILES, OutputError, resume_command
+from .run_folder import OutputError, left_behind, resume_command
 
 
 class Saver:
@@ -80,7 +80,7 @@ def how_to_go_on(config, folder, last_checkpoint=None):
     """How a run of `config` in `folder` (run_folder.RunFolder) that stopped early goes on: from `last_checkpoint`,
     or the newest in the folder, with the command that continues it; or afresh when there is none."""
     last_checkpoint = last_checkpoint or checkpoint.latest(folder.params_dir)
-    if last_checkpoint is None and any((folder.samples_dir / name).exists() for name in RUN_FILES):
+    if last_checkpoint is None and left_behind(folder.samples_dir):
         return f"no checkpoint was written yet: move {folder.samples_dir} away and start the run again"
     if last_checkpoint is None:
         return "no checkpoint was written yet: start the run again"

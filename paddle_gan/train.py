@@ -214,9 +214,8 @@ def config_from_args(args):
         resume = checkpoint.latest(params_dir)
         if resume is None:
             samples_dir = Path(args.output_dir) / config["samples_dir"]
-            left = any((samples_dir / name).exists() for name in run_folder.RUN_FILES)
-            fix = (f"move {samples_dir} away (what an earlier run left there) and start without --resume" if left
-                   else "start without --resume")
+            fix = (f"move {samples_dir} away (what an earlier run left there) and start without --resume"
+                   if run_folder.left_behind(samples_dir) else "start without --resume")
             raise checkpoint.CheckpointError(f"--resume: no checkpoint in {params_dir}; {fix}")
     elif args.resume:
         resume = Path(args.resume)
@@ -277,9 +276,7 @@ def train_in_processes(config, args, resume, nproc):
         return parallel.spawn(train_process, (config, args.output_dir, resume, args.visualdl, args.eval_every_pass),
                               nproc)
     except parallel.ProcessLost as e:  # killed from outside: what was kept, and how to go on
-        folder = run_folder.folder_of(config, args.output_dir)
-        kept = checkpoint.latest(folder.params_dir) or resume
-        raise parallel.ProcessLost(f"{e}, so the run stopped; {how_to_go_on(config, folder, kept)}",
+        raise parallel.ProcessLost(f"{e}, so the run stopped; {going_on(config, args.output_dir, resume)}",
                                    e.exit_code) from None
     except parallel.StoppedAtOnce as e:
         raise Interrupted(e.signum, stopped_at_once(config, args.output_dir, e.signum, resume)[0]) from None
@@ -299,9 +296,14 @@ def stopped_at_once(config, output_dir, signum=signal.SIGINT, resume=None):
     name = "Ctrl-C" if signum == signal.SIGINT else signal.Signals(signum).name
     if config is None:
         return f"stopped by {name}", 128 + signum
+    return f"stopped at once by {name}; {going_on(config, output_dir, resume)}", 128 + signum
+
+
+def going_on(config, output_dir, resume):
+    """How a run that ended without a checkpoint of its own goes on: from the newest checkpoint in its folder, or
+    the one it resumed from."""
     folder = run_folder.folder_of(config, output_dir)
-    kept = checkpoint.latest(folder.params_dir) or resume
-    return f"stopped at once by {name}; {how_to_go_on(config, folder, kept)}", 128 + signum
+    return how_to_go_on(config, folder, checkpoint.latest(folder.params_dir) or resume)
 
 
 if __name__ == "__main__":

@@ -1,14 +1,14 @@
 """The course notebook runs top to bottom on a tiny synthetic MNIST, and its visible loop is train()'s loop."""
 import os
 import pickle
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import paddle
 import pytest
-from conftest import tiny_config, write_mnist
-
-from paddle_gan.train import train
+from conftest import write_mnist
 
 nbformat = pytest.importorskip("nbformat")
 nbclient = pytest.importorskip("nbclient")
@@ -42,10 +42,14 @@ def test_notebook_runs_and_trains_what_train_trains(tmp_path):
     assert (tmp_path / "nb" / "mnist_cgan_params" / "pass-00001").is_dir()  # the conditional run's checkpoint
     assert "G 的样本 vs N(4, 0.5): mean " in text and (tmp_path / "nb" / "gaussian_params" / "pass-00001").is_dir()
 
-    # The same config through train(): the notebook's checkpoint must hold the same weights, bit for bit on CPU.
-    config = tiny_config("mnist", data_dir=str(data), num_passes=2, iters_per_pass=3, batch_size=8, seed=7,
-                         log_every=100)
-    train(config, tmp_path / "cli")
+    # The same config through train(): the notebook's checkpoint must hold the same weights, bit for bit on CPU. In
+    # a fresh process, as the notebook's kernel is: a process that trained with another seed before can train
+    # differently (seen after a seed-1 run of the 2-D toy; not yet explained, see benchmarks/RESULTS.md).
+    subprocess.run([sys.executable, "-c", "from conftest import tiny_config; from paddle_gan.train "
+                    f"import train; train(tiny_config('mnist', data_dir={str(data)!r}, num_passes=2, "
+                    f"iters_per_pass=3, batch_size=8, seed=7, log_every=100), {str(tmp_path / 'cli')!r})"],
+                   env={**env, "PYTHONPATH": os.pathsep.join((str(ROOT / "tests"), env["PYTHONPATH"]))},
+                   check=True, timeout=300, capture_output=True)
     name = "mnist_params/pass-00001/model.pdparams"
     ours, theirs = (pickle.loads((tmp_path / run / name).read_bytes()) for run in ("nb", "cli"))
     assert ours.keys() == theirs.keys()

@@ -38,6 +38,20 @@ def training_processes(parent):
     return [int(pid) for pid in children if b"spawn_main" in Path(f"/proc/{pid}/cmdline").read_bytes()]
 
 
+def ctrl_c_at_start_up(run, times):
+    """Ctrl-C `times` times, half a second apart, as a terminal sends it: to the whole process group, the parent's
+    and, until they leave it, the processes it spawned (loading Paddle then). Returns the run's stderr."""
+    wait_for(run, "training in 2 processes")
+    for _ in range(times):
+        time.sleep(0.5)
+        os.killpg(run.pid, signal.SIGINT)
+    try:
+        return run.communicate(timeout=120)[1]
+    finally:  # a run that did not stop would go on training in the background
+        if run.poll() is None:
+            os.killpg(run.pid, signal.SIGKILL)
+
+
 def one_line(err):
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "Traceback" not in err, err
@@ -63,16 +77,8 @@ def test_a_killed_training_process_ends_the_run_in_one_line_naming_the_checkpoin
 
 @pytest.mark.slow
 def test_ctrl_c_while_the_processes_start_ends_in_one_line_and_a_checkpoint(tmp_path):
-    # The terminal sends Ctrl-C to its whole foreground process group: the parent and, until they leave it, the
-    # processes it spawned, which are loading Paddle then.
     run = start(tmp_path, session=True)
-    wait_for(run, "training in 2 processes")
-    time.sleep(0.5)
-    os.killpg(run.pid, signal.SIGINT)
-    try:
-        _, err = run.communicate(timeout=120)
-    finally:
-        os.killpg(run.pid, signal.SIGKILL) if run.poll() is None else None
+    err = ctrl_c_at_start_up(run, 1)
     assert run.returncode == 130
     line = one_line(err)
     assert line.startswith("stopped in pass 0 after ") and line.endswith(" -m paddle_gan.train -d uniform --resume")
@@ -118,14 +124,7 @@ def test_more_processes_than_cores_is_said_in_one_line(tmp_path, monkeypatch, ca
 @pytest.mark.slow
 def test_a_second_ctrl_c_while_the_processes_start_stops_them_at_once(tmp_path):
     run = start(tmp_path, session=True)
-    wait_for(run, "training in 2 processes")
-    for _ in range(2):  # as the terminal sends it: to the whole group
-        time.sleep(0.5)
-        os.killpg(run.pid, signal.SIGINT)
-    try:
-        out, err = run.communicate(timeout=120)
-    finally:
-        os.killpg(run.pid, signal.SIGKILL) if run.poll() is None else None
+    err = ctrl_c_at_start_up(run, 2)
     assert run.returncode == 130
     line = one_line(err)
     # Usually the processes are still loading Paddle: they are stopped with nothing written. On a fast machine the
