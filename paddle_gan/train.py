@@ -240,17 +240,24 @@ def main(argv=None):
         config, resume = config_from_args(args)
         run.update(config=config, resume=resume)
         check_run_options(args.visualdl, args.eval_every_pass, config)
-        if not args.no_download and parallel.world_size() == 1:  # under a launcher all processes would fetch at once
-            download.fetch_missing(config)  # what data/get_{d}_data.sh does, when the reader's files are absent
         device.plan(config, place)  # refuses what cannot run here (--amp on a CPU) before any process starts
         nproc = parallel.processes(config, place)
-        if parallel.world_size() == 1:  # (under a launcher, it said how many)
+        if parallel.world_size() == 1:  # (under a launcher, rank 0's train() checks the folders; it said how many)
+            # an output folder that cannot take the run is refused before minutes of download, or any process starts
+            run_folder.claim_folders(config, args.output_dir)
+            run_folder.check(config, args.output_dir, resume)
+            if not args.no_download:  # (under a launcher all processes would fetch at once)
+                download.fetch_missing(config)  # what data/get_{d}_data.sh does, when the reader's files are absent
             print(f"training in {nproc} process{'es' if nproc > 1 else ''} (--nproc N to choose)", flush=True)
         if nproc > 1:
             return train_in_processes(config, args, resume, nproc)
         train(config, args.output_dir, place, resume, args.visualdl, args.eval_every_pass)
-    return cli.run(job, lambda: stopped_at_once(run.get("config"), args.output_dir, resume=run.get("resume")),
-                   SMALLER)
+    try:
+        return cli.run(job, lambda: stopped_at_once(run.get("config"), args.output_dir, resume=run.get("resume")),
+                       SMALLER)
+    finally:  # main() called from Python (a notebook) lets go of the folders however the run ended
+        if run.get("config"):
+            run_folder.release_folders(run["config"], args.output_dir)
 
 
 def draw_from_checkpoint(args, place):
@@ -270,9 +277,7 @@ def train_in_processes(config, args, resume, nproc):
     if nproc > parallel.cores():
         print(f"warning: --nproc {nproc} is more than the {parallel.cores()} core(s) here: the processes wait for "
               f"each other, so training is slower than with --nproc {parallel.cores()}", file=sys.stderr, flush=True)
-    run_folder.claim_folders(config, args.output_dir)
-    run_folder.check(config, args.output_dir, resume)  # rank 0's refusals, before any process starts
-    try:
+    try:  # (main() has checked the folders: rank 0's refusals come before any process starts)
         return parallel.spawn(train_process, (config, args.output_dir, resume, args.visualdl, args.eval_every_pass),
                               nproc)
     except parallel.ProcessLost as e:  # killed from outside: what was kept, and how to go on

