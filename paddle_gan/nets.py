@@ -31,10 +31,19 @@ from paddle.nn.initializer import Assign, Constant, Normal, XavierUniform
 
 from .config import NUM_CLASSES, sample_shape
 
-# gan_conf_image.py: weights N(0, 0.02), biases 0, batch-norm scale N(1, 0.02).
-DCGAN_W = Normal(0.0, 0.02)
+# gan_conf_image.py: weights N(0, 0.02), biases 0, batch-norm scale N(1, 0.02). The random ones are made afresh
+# for every parameter: Paddle's initializer keeps the seed of the first program it initialises (a seed of 0 means
+# "the program's", and it writes that in), so a shared one would start a second run in the same process (a
+# notebook) from the first run's seed.
+def dcgan_w():
+    return Normal(0.0, 0.02)
+
+
+def bn_scale():
+    return Normal(1.0, 0.02)
+
+
 ZERO = Constant(0.0)
-BN_SCALE = Normal(1.0, 0.02)
 LEAKY_SLOPE = 0.02  # the fluid leaky_relu default; Paddle 2.x/3.x defaults to 0.01
 
 
@@ -83,7 +92,7 @@ def v0_mlp_generator(z, training, dims=2, net="G", bn_momentum=0.9):
     w, b = _v0_default_init(z.shape[-1]), Constant(1.0)  # biases 1.0 "keep the ReLUs alive"
     h = F.relu(fc(z, hidden, f"{net}.gen_layer_hidden", w, b))
     h = fc(h, hidden, f"{net}.gen_hidden2", _v0_default_init(hidden), b)
-    h = F.relu(batch_norm(h, f"{net}.gen_layer_hidden_bn", training, BN_SCALE, b, bn_momentum))
+    h = F.relu(batch_norm(h, f"{net}.gen_layer_hidden_bn", training, bn_scale(), b, bn_momentum))
     return fc(h, dims, f"{net}.gen_layer1", _v0_default_init(hidden), b)
 
 
@@ -115,9 +124,9 @@ def v0_mlp_discriminator(x, training, use_batch_norm=True, reference=None):
     h = F.relu(fc(x, hidden, "D.dis_hidden", _v0_default_init(x.shape[-1]), b))
     h = fc(h, hidden, "D.dis_hidden2", _v0_default_init(hidden), b)
     if reference is not None:
-        h = reference_batch_norm(h, rows, "D.dis_hidden_bn", BN_SCALE, b)
+        h = reference_batch_norm(h, rows, "D.dis_hidden_bn", bn_scale(), b)
     elif use_batch_norm:
-        h = batch_norm(h, "D.dis_hidden_bn", training, BN_SCALE, b)
+        h = batch_norm(h, "D.dis_hidden_bn", training, bn_scale(), b)
     return fc(F.relu(h), 1, "D.dis_prob", _v0_default_init(hidden), b)[rows:]
 
 
@@ -136,28 +145,28 @@ def _v0_dcgan_shapes(size):
 def v0_dcgan_generator(z, training, channels, size, net="G", bn_momentum=0.9):
     """noise -> fc s*s*256 BN ReLU -> deconv 128 BN ReLU -> deconv 64 BN ReLU -> deconv C tanh."""
     s, k = _v0_dcgan_shapes(size)
-    h = fc(z, s * s * 256, f"{net}.gen_layer_h1", DCGAN_W, ZERO)
-    h = F.relu(batch_norm(h, f"{net}.gen_layer_h1_bn", training, BN_SCALE, ZERO, bn_momentum))
+    h = fc(z, s * s * 256, f"{net}.gen_layer_h1", dcgan_w(), ZERO)
+    h = F.relu(batch_norm(h, f"{net}.gen_layer_h1_bn", training, bn_scale(), ZERO, bn_momentum))
     h = paddle.reshape(h, [-1, 256, s, s])
-    h = deconv(h, 128, k, 2, 1, f"{net}.gen_layer_h2", DCGAN_W, ZERO)
-    h = F.relu(batch_norm(h, f"{net}.gen_layer_h2_bn", training, BN_SCALE, ZERO, bn_momentum))
-    h = deconv(h, 64, 4, 2, 1, f"{net}.gen_layer_h3", DCGAN_W, ZERO)
-    h = F.relu(batch_norm(h, f"{net}.gen_layer_h3_bn", training, BN_SCALE, ZERO, bn_momentum))
-    return paddle.tanh(deconv(h, channels, 4, 2, 1, f"{net}.gen_layer_h4", DCGAN_W, ZERO))
+    h = deconv(h, 128, k, 2, 1, f"{net}.gen_layer_h2", dcgan_w(), ZERO)
+    h = F.relu(batch_norm(h, f"{net}.gen_layer_h2_bn", training, bn_scale(), ZERO, bn_momentum))
+    h = deconv(h, 64, 4, 2, 1, f"{net}.gen_layer_h3", dcgan_w(), ZERO)
+    h = F.relu(batch_norm(h, f"{net}.gen_layer_h3_bn", training, bn_scale(), ZERO, bn_momentum))
+    return paddle.tanh(deconv(h, channels, 4, 2, 1, f"{net}.gen_layer_h4", dcgan_w(), ZERO))
 
 
 def v0_dcgan_discriminator(x, training, use_batch_norm=True):
     """image -> conv 64 ReLU -> conv 128 BN ReLU -> conv 256 BN ReLU -> fc 1 logit."""
     _, k = _v0_dcgan_shapes(x.shape[-1])
-    h = F.relu(conv(x, 64, 4, 2, 1, "D.dis_h0", DCGAN_W, ZERO))
-    h = conv(h, 128, 4, 2, 1, "D.dis_h1", DCGAN_W, ZERO)
+    h = F.relu(conv(x, 64, 4, 2, 1, "D.dis_h0", dcgan_w(), ZERO))
+    h = conv(h, 128, 4, 2, 1, "D.dis_h1", dcgan_w(), ZERO)
     if use_batch_norm:
-        h = batch_norm(h, "D.dis_h1_bn", training, BN_SCALE, ZERO)
-    h = conv(F.relu(h), 256, k, 2, 1, "D.dis_h2", DCGAN_W, ZERO)
+        h = batch_norm(h, "D.dis_h1_bn", training, bn_scale(), ZERO)
+    h = conv(F.relu(h), 256, k, 2, 1, "D.dis_h2", dcgan_w(), ZERO)
     if use_batch_norm:
-        h = batch_norm(h, "D.dis_h2_bn", training, BN_SCALE, ZERO)
+        h = batch_norm(h, "D.dis_h2_bn", training, bn_scale(), ZERO)
     h = paddle.flatten(F.relu(h), 1)
-    return fc(h, 1, "D.dis_prob", DCGAN_W, ZERO)
+    return fc(h, 1, "D.dis_prob", dcgan_w(), ZERO)
 
 
 # ---- fluid chapter / LearnPaddle2 MNIST DCGAN ----------------------------------------------------------------

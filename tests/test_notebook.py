@@ -43,8 +43,7 @@ def test_notebook_runs_and_trains_what_train_trains(tmp_path):
     assert "G 的样本 vs N(4, 0.5): mean " in text and (tmp_path / "nb" / "gaussian_params" / "pass-00001").is_dir()
 
     # The same config through train(): the notebook's checkpoint must hold the same weights, bit for bit on CPU. In
-    # a fresh process, as the notebook's kernel is: a process that trained with another seed before can train
-    # differently (seen after a seed-1 run of the 2-D toy; not yet explained, see benchmarks/RESULTS.md).
+    # a fresh process, as the notebook's kernel is.
     subprocess.run([sys.executable, "-c", "from conftest import tiny_config; from paddle_gan.train "
                     f"import train; train(tiny_config('mnist', data_dir={str(data)!r}, num_passes=2, "
                     f"iters_per_pass=3, batch_size=8, seed=7, log_every=100), {str(tmp_path / 'cli')!r})"],
