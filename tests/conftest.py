@@ -3,6 +3,7 @@ import gzip
 import os
 import pickle
 import shutil
+import signal
 import socket
 import time
 
@@ -15,6 +16,12 @@ from paddle_gan.config import DEFAULTS, check, conf_path, load_config
 from paddle_gan.download import idx_bytes
 from paddle_gan.programs import build_programs
 from paddle_gan.readers import MNIST_FILES
+
+# The tests that send Ctrl-C to a command need it listening. A test run started in the background by a
+# non-interactive shell (`make test &` in a script, as a CI runner may) ignores SIGINT, and every command it starts
+# inherits that and rightly keeps ignoring it (so does Python): listen again, as a terminal's test run does.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture(autouse=True)
