@@ -78,7 +78,6 @@ def build_programs(config, noise_in_graph=False):
     """Build startup, d_real, d_fake, g, infer and losses for `config`; see the module docstring. `noise_in_graph`:
     d_fake and g draw their noise instead of taking a feed "z"."""
     startup = paddle.static.Program()
-    startup.random_seed = config["seed"]
     inputs = _Inputs(config, noise_in_graph)
     built, fetch, feed, learning_rates = {}, {}, {}, {}
     summed = config["d_update"] == "sum"  # d_fake keeps D's gradients, d_real steps on both
@@ -87,7 +86,6 @@ def build_programs(config, noise_in_graph=False):
 
     def program(name):
         built[name] = paddle.static.Program()
-        built[name].random_seed = config["seed"]
         return paddle.static.program_guard(built[name], startup)
 
     def D(x, label):  # noqa: N802  the networks' names in the maths

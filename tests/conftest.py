@@ -93,6 +93,7 @@ def labelled(tmp_path_factory):
 
 def setup(config, noise_in_graph=False):
     """Build `config`'s programs and run their startup on the CPU. Returns (programs, scope, exe)."""
+    paddle.seed(config["seed"])  # as train() does: the initializers draw from Paddle's generator
     programs = build_programs(config, noise_in_graph)
     scope = paddle.static.Scope()
     exe = paddle.static.Executor(paddle.CPUPlace())

@@ -182,6 +182,15 @@ def test_same_seed_same_initial_parameters_whatever_was_built_before():
     assert all(np.array_equal(a[n], again[n]) for n in a)
 
 
+def test_every_layer_starts_from_its_own_numbers():
+    # A seed on the programs gave every initializer op the same one: every weight of both networks began with the
+    # same numbers (D's first filters were G's last ones), every batch-norm scale was the same vector.
+    programs, scope, _ = setup(tiny_config("mnist"))
+    values = snapshot(scope, get_params(programs.g, ""))
+    starts = {name: tuple(v.ravel()[:4]) for name, v in values.items() if np.ptp(v) > 0}
+    assert len(starts) >= 12 and len(set(starts.values())) == len(starts)
+
+
 def test_d_outputs_are_ds_probabilities_on_the_same_batches_as_the_losses():
     config = tiny_config("uniform", batch_size=1)
     programs, scope, exe = setup(config)
