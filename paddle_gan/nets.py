@@ -32,9 +32,9 @@ from paddle.nn.initializer import Assign, Constant, Normal, XavierUniform
 from .config import NUM_CLASSES, sample_shape
 
 # gan_conf_image.py: weights N(0, 0.02), biases 0, batch-norm scale N(1, 0.02). The random ones are made afresh
-# for every parameter: Paddle's initializer keeps the seed of the first program it initialises (a seed of 0 means
-# "the program's", and it writes that in), so a shared one would start a second run in the same process (a
-# notebook) from the first run's seed.
+# for every parameter: a Paddle initializer writes the random_seed of the first program it initialises into itself
+# and keeps it, so a shared one would carry one run's seed into the next run in the same process (a notebook)
+# whenever a program has a seed set (ours leave it at 0: docs/paddle_static_graph.md, "Initial weights and seeds").
 def dcgan_w():
     return Normal(0.0, 0.02)
 
