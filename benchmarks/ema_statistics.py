@@ -47,9 +47,10 @@ def main(argv=None):
     parser.add_argument("--rows", type=int, default=2000, help="noise rows for the recomputed statistics")
     args = parser.parse_args(argv)
     for folder in map(Path, args.checkpoints):
-        exe, programs, scope, config = load_generator(folder)
-        if config["ema_decay"] == 0 or config["conditional"]:
+        saved = checkpoint.saved_config(folder)
+        if saved["ema_decay"] == 0 or saved["conditional"]:  # refused before a generator is built
             raise SystemExit(f"{folder}: not an averaging, unconditional run")
+        exe, programs, scope, config = load_generator(folder)
         own = score(exe, programs, scope, config, args.n)
         recompute_statistics(exe, scope, config, args.rows)
         recomputed = score(exe, programs, scope, config, args.n)
